@@ -112,7 +112,8 @@ def _arrays_identical(a, b):
 
 def _write(out, record, arrays):
   with open(os.path.join(out, record['id'] + '.json'), 'w') as f:
-    json.dump(record, f, indent=1, sort_keys=True)
+    # Insertion order is kept: error messages that print dicts depend on it.
+    json.dump(record, f, indent=1)
     f.write('\n')
   np.savez_compressed(os.path.join(out, record['id'] + '.npz'), **arrays)
 

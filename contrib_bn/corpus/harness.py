@@ -265,12 +265,16 @@ def build(tf, batch_norm, case, derive_nhwc=False):
   return built
 
 
-def _describe(value):
-  if hasattr(value, 'op') and hasattr(value.op, 'name') and hasattr(
-      value, 'initial_value'):
-    return value.op.name
+def _describe(tf, value, global_variables):
+  """A release-independent description of one collection element."""
   if hasattr(value, 'aliases'):
     return {'aliases': list(value.aliases)}
+  if any(value is v for v in global_variables):
+    return value.op.name
+  if isinstance(value, tf.Operation):
+    return 'Operation'
+  if isinstance(value, tf.Tensor):
+    return 'Tensor'
   return type(value).__name__
 
 
@@ -283,8 +287,10 @@ def structure(tf, built, case):
       return [v.op.name for v in tf.compat.v1.get_collection(key)]
 
     described = {}
+    global_variables = tf.compat.v1.global_variables()
     for name in _collection_names(case):
-      described[name] = [_describe(v) for v in tf.compat.v1.get_collection(name)]
+      described[name] = [_describe(tf, v, global_variables)
+                         for v in tf.compat.v1.get_collection(name)]
     outputs = []
     for raw, out in zip(built.raw_outputs, built.outputs):
       outputs.append({
