@@ -1,0 +1,29 @@
+"""Command line: `python -m contrib_bn verify [--goldens DIR] [--filter RE]`."""
+
+import argparse
+import sys
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(prog='python -m contrib_bn')
+  commands = parser.add_subparsers(dest='command')
+  verify = commands.add_parser(
+      'verify', help='check contrib_bn against the TF 1.15.5 golden corpus')
+  verify.add_argument('--goldens', default=None,
+                      help='corpus directory (default: the packaged corpus)')
+  verify.add_argument('--filter', default=None,
+                      help='only case ids matching this regular expression')
+  args = parser.parse_args(argv)
+  if args.command == 'verify':
+    from contrib_bn.corpus import verify as verify_module  # pylint: disable=g-import-not-at-top
+    results = verify_module.run(args.goldens, args.filter)
+    if not results:
+      print('no golden case selected')
+      return 1
+    return 0 if all(r.ok for r in results) else 1
+  parser.print_help()
+  return 2
+
+
+if __name__ == '__main__':
+  sys.exit(main())

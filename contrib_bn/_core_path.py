@@ -1,0 +1,268 @@
+"""TF 1.15's core-layer path: the semantics of `tf.layers.BatchNormalization`.
+
+Taken for everything the other two paths do not claim: the default arguments
+at ranks 3 to 5 and, at rank 4, through the fused kernel; renorm and
+`adjustment` always. Parameters are float32 for float16/bfloat16 input, and
+`param_regularizers` apply to `beta` and `gamma`. With `trainable=False` the
+layer reports no updates at all, so its moving statistics stay frozen, as in
+TF 1.15.
+"""
+
+import tensorflow as tf
+
+from contrib_bn import _fused_path
+from contrib_bn import constants
+from contrib_bn import graph_utils
+from contrib_bn import moving_averages
+from contrib_bn import variables as bn_variables
+
+_LOW_PRECISION = (tf.float16, tf.bfloat16)
+
+
+def core_batch_norm(inputs, args):
+  """Builds the core-layer path; `args` holds `batch_norm`'s arguments."""
+  nchw = args.data_format == constants.DATA_FORMAT_NCHW
+  with tf.compat.v1.variable_scope(args.scope, constants.DEFAULT_SCOPE,
+                                   [inputs], reuse=args.reuse) as sc:
+    inputs = tf.convert_to_tensor(inputs)
+    clipping = _renorm_clipping(args)
+    input_shape = inputs.get_shape()
+    if not input_shape.ndims:
+      raise ValueError('Input has undefined rank:',
+                       graph_utils.tf1_shape_arg(input_shape))
+    ndims = input_shape.ndims
+    axis = 1 if nchw else ndims - 1
+    if axis >= ndims:
+      raise ValueError('Invalid axis: %d' % axis)
+    use_kernel = (args.fused and ndims == 4 and not args.renorm and
+                  args.adjustment is None)
+    channels = tf.compat.dimension_value(input_shape[axis])
+    if channels is None:
+      raise ValueError('Input has undefined `axis` dimension. Input shape: ',
+                       graph_utils.tf1_shape_arg(input_shape))
+    dtype = inputs.dtype.base_dtype
+    param_dtype = tf.float32 if dtype in _LOW_PRECISION else dtype
+    v = bn_variables.create(
+        [channels], param_dtype, args.center, args.scale,
+        args.param_initializers, args.param_regularizers,
+        args.variables_collections, args.trainable, gamma_first=True,
+        renorm=args.renorm, collections_at_creation=False)
+    training_value = graph_utils.layer_static_value(args.is_training)
+    # A non-trainable layer reports no updates, so TF 1.15 never ran them.
+    wants_updates = args.trainable and training_value is not False
+    layer = _Layer(args, v, axis, ndims, clipping, param_dtype)
+    if use_kernel:
+      outputs, updates = layer.fused(inputs, training_value, wants_updates)
+    else:
+      outputs, updates = layer.plain(inputs, training_value, wants_updates)
+    for update in updates:
+      bn_variables.add_to_collections_once(
+          update.op, tf.compat.v1.GraphKeys.UPDATE_OPS)
+    for name in (constants.MOVING_MEAN, constants.MOVING_VARIANCE,
+                 constants.BETA, constants.GAMMA):
+      variable = getattr(v, name)
+      if variable is not None:
+        bn_variables.add_to_collections_once(
+            variable,
+            bn_variables.collections_for(args.variables_collections, name))
+    if args.activation_fn is not None:
+      outputs = args.activation_fn(outputs)
+    return graph_utils.collect_named_outputs(args.outputs_collections,
+                                             sc.name, outputs)
+
+
+def _renorm_clipping(args):
+  if not args.renorm:
+    return None
+  clipping = args.renorm_clipping or {}
+  if set(clipping) - set(constants.RENORM_CLIPPING_KEYS):
+    raise ValueError('renorm_clipping %s contains keys not in %s' %
+                     (clipping, constants.RENORM_CLIPPING_KEYS))
+  return clipping
+
+
+def _constant(value, dtype, shape):
+  if not (dtype.is_floating or dtype.is_complex):
+    # TF 1.15's wording; TF 2.x words this conversion error differently.
+    raise TypeError("Expected %s, got %r of type 'float' instead." %
+                    (dtype.name, value))
+  return tf.constant(value, dtype, shape=shape)
+
+
+def _compose(scale, offset, then_scale, then_offset):
+  """`x * scale + offset` followed by `* then_scale + then_offset`."""
+  if then_scale is not None:
+    scale = scale * then_scale
+    offset = offset * then_scale
+  if then_offset is not None:
+    offset = offset + then_offset
+  return scale, offset
+
+
+class _Layer(object):
+  """One application of the core layer to an input."""
+
+  def __init__(self, args, variables, axis, ndims, clipping, param_dtype):
+    self.args = args
+    self.v = variables
+    self.axis = axis
+    self.ndims = ndims
+    self.clipping = clipping
+    self.param_dtype = param_dtype
+    self.reduction_axes = [i for i in range(ndims) if i != axis]
+
+  def cond(self, true_fn, false_fn):
+    return graph_utils.layer_smart_cond(self.args.is_training, true_fn,
+                                        false_fn)
+
+  def fused(self, inputs, training_value, wants_updates):
+    """The fused-kernel variant, used at rank 4."""
+    args, v = self.args, self.v
+    shape = [v.moving_mean.shape[0]]
+    gamma = v.gamma if v.gamma is not None else _constant(
+        1.0, self.param_dtype, shape)
+    beta = v.beta if v.beta is not None else _constant(
+        0.0, self.param_dtype, shape)
+    _fused_path.check_kernel_dtype(inputs.dtype)
+    epsilon = _fused_path.kernel_epsilon(args.epsilon)
+    data_format = (constants.DATA_FORMAT_NCHW if self.axis == 1 else
+                   constants.DATA_FORMAT_NHWC)
+
+    def training_outputs():
+      return tf.compat.v1.nn.fused_batch_norm(
+          inputs, gamma, beta, epsilon=epsilon, data_format=data_format)
+
+    def inference_outputs():
+      return tf.compat.v1.nn.fused_batch_norm(
+          inputs, gamma, beta, mean=v.moving_mean, variance=v.moving_variance,
+          epsilon=epsilon, is_training=False, data_format=data_format)
+
+    outputs, mean, variance = self.cond(training_outputs, inference_outputs)
+    if not wants_updates:
+      return outputs, []
+    # The layer's momentum is a float32 tensor here, so `1 - momentum` is
+    # rounded in float32, unlike the plain variant.
+    if training_value is None:
+      momentum = self.cond(lambda: tf.constant(args.decay, tf.float32),
+                           lambda: tf.constant(1.0, tf.float32))
+    else:
+      momentum = tf.convert_to_tensor(args.decay, tf.float32)
+    updates = [
+        moving_averages.assign_moving_average(v.moving_mean, mean, momentum),
+        moving_averages.assign_moving_average(v.moving_variance, variance,
+                                              momentum)]
+    return outputs, updates
+
+  def _broadcast(self, value):
+    if (value is not None and len(value.shape) != self.ndims and
+        self.reduction_axes != list(range(self.ndims - 1))):
+      shape = [1] * self.ndims
+      shape[self.axis] = self.v.moving_mean.shape[0]
+      return tf.reshape(value, shape)
+    return value
+
+  def plain(self, inputs, training_value, wants_updates):
+    """The moments variant, with renorm and adjustment."""
+    args, v = self.args, self.v
+    scale, offset = self._broadcast(v.gamma), self._broadcast(v.beta)
+    updates = []
+    if training_value is False:
+      mean, variance = v.moving_mean, v.moving_variance
+    else:
+      if args.adjustment is not None:
+        adj_scale, adj_bias = args.adjustment(tf.shape(inputs))
+        adj_scale = self.cond(lambda: adj_scale,
+                              lambda: tf.ones_like(adj_scale))
+        adj_bias = self.cond(lambda: adj_bias, lambda: tf.zeros_like(adj_bias))
+        scale, offset = _compose(adj_scale, adj_bias, scale, offset)
+      mean, variance = tf.nn.moments(tf.cast(inputs, self.param_dtype),
+                                     self.reduction_axes, keepdims=False)
+      batch_mean, batch_variance = mean, variance
+      mean = self.cond(lambda: batch_mean,
+                       lambda: tf.convert_to_tensor(v.moving_mean))
+      variance = self.cond(lambda: batch_variance,
+                           lambda: tf.convert_to_tensor(v.moving_variance))
+      new_mean, new_variance = mean, variance
+      if args.renorm:
+        r, d, new_mean, new_variance = self._renorm_correction(
+            new_mean, new_variance, wants_updates)
+        r = self._broadcast(tf.stop_gradient(r, name='renorm_r'))
+        d = self._broadcast(tf.stop_gradient(d, name='renorm_d'))
+        scale, offset = _compose(r, d, scale, offset)
+      if wants_updates:
+        updates = self._updates(new_mean, new_variance)
+    mean = tf.cast(mean, inputs.dtype)
+    variance = tf.cast(variance, inputs.dtype)
+    if offset is not None:
+      offset = tf.cast(offset, inputs.dtype)
+    if scale is not None:
+      scale = tf.cast(scale, inputs.dtype)
+    outputs = tf.nn.batch_normalization(
+        inputs, self._broadcast(mean), self._broadcast(variance), offset,
+        scale, args.epsilon)
+    outputs.set_shape(inputs.get_shape())
+    return outputs, updates
+
+  def _updates(self, new_mean, new_variance):
+    args, v = self.args, self.v
+
+    def mean_update():
+      return self.cond(
+          lambda: moving_averages.assign_moving_average(
+              v.moving_mean, new_mean, args.decay),
+          lambda: tf.convert_to_tensor(v.moving_mean))
+
+    def variance_update():
+      if args.renorm:
+        def update():
+          stddev = moving_averages.assign_moving_average(
+              v.moving_stddev, tf.sqrt(new_variance + args.epsilon),
+              args.decay)
+          with tf.compat.v1.name_scope('AssignNewValue') as scope:
+            return tf.compat.v1.assign(
+                v.moving_variance,
+                tf.nn.relu(stddev * stddev - args.epsilon), name=scope)
+      else:
+        def update():
+          return moving_averages.assign_moving_average(
+              v.moving_variance, new_variance, args.decay)
+      return self.cond(update, lambda: tf.convert_to_tensor(v.moving_variance))
+
+    return [mean_update(), variance_update()]
+
+  def _renorm_correction(self, mean, variance, wants_updates):
+    """Renorm's `r` and `d`, and the statistics gated on renorm's updates."""
+    args, v = self.args, self.v
+    epsilon = args.epsilon
+    stddev = tf.sqrt(variance + epsilon)
+    renorm_stddev = tf.maximum(v.renorm_stddev, tf.sqrt(epsilon))
+    r = stddev / renorm_stddev
+    d = (mean - v.renorm_mean) / renorm_stddev
+    with tf.control_dependencies([r, d]):
+      mean = tf.identity(mean)
+      stddev = tf.identity(stddev)
+    rmin, rmax, dmax = [self.clipping.get(key)
+                        for key in ('rmin', 'rmax', 'dmax')]
+    if rmin is not None:
+      r = tf.maximum(r, rmin)
+    if rmax is not None:
+      r = tf.minimum(r, rmax)
+    if dmax is not None:
+      d = tf.maximum(d, -dmax)
+      d = tf.minimum(d, dmax)
+    r = self.cond(lambda: r, lambda: tf.ones_like(r))
+    d = self.cond(lambda: d, lambda: tf.zeros_like(d))
+    if not wants_updates:
+      return r, d, mean, variance
+
+    def renorm_update(var, value):
+      value = tf.identity(value)
+      return self.cond(
+          lambda: moving_averages.assign_moving_average(
+              var, value, args.renorm_decay),
+          lambda: tf.identity(var))
+
+    new_mean = renorm_update(v.renorm_mean, mean)
+    new_stddev = renorm_update(v.renorm_stddev, stddev)
+    with tf.control_dependencies([new_mean, new_stddev]):
+      return r, d, tf.identity(mean), tf.identity(variance)

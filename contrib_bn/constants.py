@@ -1,0 +1,29 @@
+"""Names and numbers shared by every part of contrib_bn."""
+
+DATA_FORMAT_NHWC = 'NHWC'
+DATA_FORMAT_NCHW = 'NCHW'
+DATA_FORMATS = (DATA_FORMAT_NCHW, DATA_FORMAT_NHWC)
+
+DEFAULT_SCOPE = 'BatchNorm'
+
+# TF 1.15's `nn.fused_batch_norm` silently raised any smaller epsilon to this
+# floor (a cuDNN requirement); TF 2.x passes epsilon through unchanged.
+FUSED_MIN_EPSILON = 1.001e-5
+
+# The three internal paths of TF 1.15's `tf.contrib.layers.batch_norm`.
+PATH_FUSED = 'fused'
+PATH_CORE = 'core'
+PATH_MOMENTS = 'moments'
+
+# Variable names a batch-norm layer may own, as TF 1.15 named them.
+BETA = 'beta'
+GAMMA = 'gamma'
+MOVING_MEAN = 'moving_mean'
+MOVING_VARIANCE = 'moving_variance'
+MOVING_STDDEV = 'moving_stddev'
+RENORM_MEAN = 'renorm_mean'
+RENORM_STDDEV = 'renorm_stddev'
+DEBIAS_BIASED = 'biased'
+DEBIAS_LOCAL_STEP = 'local_step'
+
+RENORM_CLIPPING_KEYS = ['rmax', 'rmin', 'dmax']

@@ -1,0 +1,158 @@
+"""`python -m contrib_bn verify`: rebuilds every golden case with contrib_bn.
+
+For each case of the corpus it builds the same graph as the recorder, with
+`contrib_bn.batch_norm` in place of `tf.contrib.layers.batch_norm`, and
+compares outputs, gradients, variables, regularization losses and the graph
+structure; then it restores the case's TF1 checkpoint into a fresh contrib_bn
+graph and compares the inference outputs. Error cases must raise TF 1.15's
+exception type and message.
+"""
+
+import re
+
+import tensorflow as tf
+
+from contrib_bn import layer
+from contrib_bn.corpus import compare
+from contrib_bn.corpus import goldens
+from contrib_bn.corpus import harness
+
+
+class CaseResult(object):
+  """The outcome of one case."""
+
+  def __init__(self, case_id, path, comparison=None, problems=None,
+               note=''):
+    self.case_id = case_id
+    self.path = path
+    self.comparison = comparison
+    self.problems = list(problems or [])
+    if comparison is not None:
+      self.problems.extend(comparison.problems)
+    self.note = note
+
+  @property
+  def ok(self):
+    return not self.problems
+
+  @property
+  def max_abs_diff(self):
+    return None if self.comparison is None else self.comparison.max_abs_diff
+
+
+def path_of(case):
+  """The internal path contrib_bn takes for a case, for reporting."""
+  shape = case['input_shape']
+  rank = None if shape == 'unknown_rank' else len(shape)
+  kwargs = case['kwargs']
+  updates = kwargs.get('updates_collections', harness.UPDATE_OPS_MARKER)
+  if updates == harness.UPDATE_OPS_MARKER:
+    updates = tf.compat.v1.GraphKeys.UPDATE_OPS
+  path = layer.select_path(
+      rank, kwargs.get('fused'), kwargs.get('batch_weights'),
+      kwargs.get('renorm', False), kwargs.get('adjustment'),
+      kwargs.get('zero_debias_moving_mean', False), updates)
+  if (path == 'core' and rank == 4 and kwargs.get('fused') is not False and
+      not kwargs.get('renorm') and kwargs.get('adjustment') is None):
+    return 'core+kernel'
+  return path
+
+
+def _verify_error(golden, path):
+  expected = golden.error
+  try:
+    harness.build(tf, layer.batch_norm, golden.case)
+  except Exception as e:  # pylint: disable=broad-except
+    if expected['stage'] == 'run':
+      # TF 1.15 only failed when the graph ran; contrib_bn must refuse it
+      # while building, with a clear argument error.
+      if isinstance(e, (ValueError, TypeError)):
+        return CaseResult(golden.id, path, note='build-time error')
+      return CaseResult(golden.id, path, problems=[
+          'expected a ValueError/TypeError at build time, got %s: %s' %
+          (type(e).__name__, e)])
+    got = (type(e).__name__, str(e))
+    if got != (expected['type'], expected['message']):
+      return CaseResult(golden.id, path, problems=[
+          'raised %s: %s; TF 1.15 raised %s: %s' % (
+              got[0], got[1], expected['type'], expected['message'])])
+    return CaseResult(golden.id, path, note='same error')
+  return CaseResult(golden.id, path, problems=[
+      'built without error; TF 1.15 raised %s: %s' % (
+          expected['type'], expected['message'])])
+
+
+def verify_case(golden):
+  """Verifies one golden case; returns a `CaseResult`."""
+  case = golden.case
+  path = path_of(case)
+  if golden.error is not None:
+    return _verify_error(golden, path)
+  comparison = compare.Comparison(compare.tolerance_for(case['dtype']))
+  data, target = golden.arrays['input'], golden.arrays['target']
+  try:
+    built = harness.build(tf, layer.batch_norm, case)
+    ours = harness.run(tf, built, data, target)
+    structure = harness.structure(tf, built, case)
+  except Exception as e:  # pylint: disable=broad-except
+    return CaseResult(golden.id, path, problems=[
+        'failed: %s: %s' % (type(e).__name__, e)])
+  comparison.structure(golden.record['structure'], structure)
+  comparison.arrays(golden.arrays, ours)
+  note = 'derived NHWC golden' if golden.derived else ''
+  prefix = golden.checkpoint_prefix
+  if prefix is None:
+    comparison.problem('TF1 checkpoint missing; ' + goldens.REGENERATE_HINT)
+  else:
+    restored = restore_and_infer(golden, prefix)
+    keys = sorted(k for k in golden.arrays if k.startswith('inference/'))
+    comparison.arrays(golden.arrays, dict(zip(keys, restored)), keys)
+  return CaseResult(golden.id, path, comparison, note=note)
+
+
+def restore_and_infer(golden, checkpoint_prefix):
+  """Inference outputs of a fresh contrib_bn graph restored from TF1."""
+  built = harness.build(tf, layer.batch_norm, golden.case)
+  data, target = golden.arrays['input'], golden.arrays['target']
+  with built.graph.as_default():
+    with tf.compat.v1.Session(graph=built.graph) as sess:
+      built.saver.restore(sess, checkpoint_prefix)
+      return harness.infer(built, sess, data, target)
+
+
+def _format_diff(result):
+  if result.max_abs_diff is None:
+    return '-'
+  return '%.2e' % result.max_abs_diff
+
+
+def run(directory=None, pattern=None, out=print):
+  """Verifies the corpus; returns the list of `CaseResult`s."""
+  directory = directory or goldens.DEFAULT_DIR
+  ids = goldens.case_ids(directory)
+  if pattern:
+    regex = re.compile(pattern)
+    ids = [i for i in ids if regex.search(i)]
+  tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
+  results = []
+  out('%-44s %-12s %-10s %s' % ('case', 'path', 'max|diff|', 'status'))
+  for case_id in ids:
+    try:
+      result = verify_case(goldens.load(case_id, directory))
+    except FileNotFoundError as e:
+      result = CaseResult(case_id, '?', problems=[str(e)])
+    results.append(result)
+    status = 'match' if result.ok else 'MISMATCH'
+    if result.note:
+      status += ' (%s)' % result.note
+    out('%-44s %-12s %-10s %s' % (case_id, result.path, _format_diff(result),
+                                  status))
+    for problem in result.problems[:5]:
+      out('    ' + problem)
+  matched = sum(1 for r in results if r.ok)
+  diffs = [r.max_abs_diff for r in results if r.max_abs_diff is not None]
+  if diffs:
+    out('max abs diff over all compared arrays: %.3g' % max(diffs))
+  out('%d/%d golden cases match %s' % (matched, len(results),
+                                        goldens.REFERENCE))
+  return results

@@ -1,0 +1,100 @@
+"""Graph-mode helpers: static predicates, conditionals, output collections."""
+
+import tensorflow as tf
+
+
+def _is_variable(value):
+  return isinstance(value, tf.Variable)
+
+
+def static_value(pred):
+  """The value of `pred` if known when the graph is built, else None.
+
+  A bool variable is never folded, even when its initial value is known,
+  because it may be assigned at run time (TF1's contrib utilities agreed).
+  """
+  if pred is None:
+    raise ValueError('value_or_tensor_or_var cannot be None')
+  if _is_variable(pred):
+    return None
+  if tf.is_tensor(pred):
+    return tf.get_static_value(pred)
+  return pred
+
+
+def smart_cond(pred, true_fn, false_fn):
+  """`true_fn()` or `false_fn()` when `pred` is static, else `tf.cond`."""
+  value = static_value(pred)
+  if value is not None:
+    return true_fn() if value else false_fn()
+  return tf.compat.v1.cond(pred, true_fn, false_fn)
+
+
+def layer_static_value(pred):
+  """Static value of a `training` argument under the core layer's rules.
+
+  The core-layer path accepts only tensors, variables, bools and 0/1, and
+  rejects anything else with TF 1.15's TypeError.
+  """
+  if _is_variable(pred):
+    return None
+  if tf.is_tensor(pred):
+    return tf.get_static_value(pred)
+  if isinstance(pred, bool):
+    return pred
+  if isinstance(pred, int) and pred in (0, 1):
+    return bool(pred)
+  raise TypeError('`pred` must be a Tensor, or a Python bool, or 1 or 0. '
+                  'Found instead: %s' % type(pred))
+
+
+def layer_smart_cond(pred, true_fn, false_fn):
+  value = layer_static_value(pred)
+  if value is not None:
+    return true_fn() if value else false_fn()
+  return tf.compat.v1.cond(pred, true_fn, false_fn)
+
+
+def collect_named_outputs(collections, alias, outputs):
+  """Adds `outputs` to `collections` and records `alias` in `.aliases`."""
+  if collections:
+    if alias.endswith('/'):
+      alias = alias[:-1]
+    if hasattr(outputs, 'aliases'):
+      outputs.aliases.append(alias)
+    else:
+      outputs.aliases = [alias]
+    tf.compat.v1.add_to_collections(collections, outputs)
+  return outputs
+
+
+def tf1_shape_repr(shape):
+  """TF 1.x's `repr` of a TensorShape, as embedded in its error messages."""
+  if shape.ndims is None:
+    return 'TensorShape(None)'
+  dims = ', '.join('Dimension(%s)' % d for d in shape.as_list())
+  return 'TensorShape([%s])' % dims
+
+
+def tf1_shape_str(shape):
+  """TF 1.x's `str` of a TensorShape: unknown dimensions print as `?`."""
+  if shape.ndims is None:
+    return '<unknown>'
+  dims = ['?' if d is None else str(d) for d in shape.as_list()]
+  if len(dims) == 1:
+    return '(%s,)' % dims[0]
+  return '(%s)' % ', '.join(dims)
+
+
+class _Tf1Repr(object):
+  """Carries a preformatted TF 1.x repr inside a tuple-style error message."""
+
+  def __init__(self, text):
+    self._text = text
+
+  def __repr__(self):
+    return self._text
+
+
+def tf1_shape_arg(shape):
+  return _Tf1Repr(tf1_shape_repr(shape))

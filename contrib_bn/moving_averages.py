@@ -1,0 +1,105 @@
+"""Exponential moving averages of batch statistics, optionally zero-debiased.
+
+`decay` follows TF 1.15 exactly: the update rate `1 - decay` is computed in
+Python when `decay` is a Python number and in float32 when it is a tensor (the
+core layer's fused path passes its momentum as a tensor), then cast to the
+variable's dtype. The two differ in the last bits, and the goldens see it.
+"""
+
+import tensorflow as tf
+
+from contrib_bn import constants
+
+
+class DebiasVariables(object):
+  """The `biased` accumulator and `local_step` counter of one moving mean."""
+
+  def __init__(self, biased, local_step):
+    self.biased = biased
+    self.local_step = local_step
+
+
+def _unique_short_name(name):
+  # TF 1.15 suffixed `_1`, `_2`, ... when the scope already held the name and
+  # was not reusing variables.
+  scope = tf.compat.v1.get_variable_scope()
+  if scope.reuse:
+    return name
+  existing = set(v.op.name for v in scope.global_variables())
+  full_name = scope.name + '/' + name
+  if full_name not in existing:
+    return name
+  index = 1
+  while '%s_%d' % (full_name, index) in existing:
+    index += 1
+  return '%s_%d' % (name, index)
+
+
+def create_debias_variables(variable, model):
+  """Creates the zero-debias state of `variable` in the current scope.
+
+  TF 1.15 opened a variable scope named after the full variable name inside
+  the layer's own scope, so a moving mean `BatchNorm/moving_mean` gets
+  `BatchNorm/BatchNorm/moving_mean/biased` and `.../local_step`; checkpoints
+  carry those names. They are created before any conditional so that graph
+  functions never create variables.
+
+  Args:
+    variable: the moving-mean variable.
+    model: whether the two variables join MODEL_VARIABLES (TF 1.15 did so on
+      the moments path, not on the fused path).
+
+  Returns:
+    A `DebiasVariables`.
+  """
+  collections = [tf.compat.v1.GraphKeys.GLOBAL_VARIABLES]
+  if model:
+    collections.append(tf.compat.v1.GraphKeys.MODEL_VARIABLES)
+  dtype = variable.dtype.base_dtype
+  zeros = tf.compat.v1.zeros_initializer()
+  with tf.compat.v1.variable_scope(variable.op.name):
+    biased = tf.compat.v1.get_variable(
+        _unique_short_name(constants.DEBIAS_BIASED), shape=variable.shape,
+        dtype=dtype, initializer=zeros, trainable=False,
+        collections=collections)
+    local_step = tf.compat.v1.get_variable(
+        _unique_short_name(constants.DEBIAS_LOCAL_STEP), shape=[],
+        dtype=dtype, initializer=zeros, trainable=False,
+        collections=collections)
+  return DebiasVariables(biased, local_step)
+
+
+def assign_moving_average(variable, value, decay, debias=None):
+  """Moves `variable` towards `value`: `v -= (v - value) * (1 - decay)`.
+
+  Args:
+    variable: the moving statistic.
+    value: the new batch statistic (cast to the variable's dtype).
+    decay: a Python float or a scalar float32 tensor.
+    debias: a `DebiasVariables` to zero-debias the average, or None.
+
+  Returns:
+    A tensor holding the updated value.
+  """
+  with tf.compat.v1.name_scope(None, 'AssignMovingAvg',
+                               [variable, value, decay]) as scope:
+    dtype = variable.dtype.base_dtype
+    rate = tf.convert_to_tensor(1.0 - decay, name='decay')
+    if rate.dtype != dtype:
+      rate = tf.cast(rate, dtype)
+    value = tf.cast(value, dtype)
+    if debias is None:
+      return _as_tensor(tf.compat.v1.assign_sub(
+          variable, (variable - value) * rate, name=scope))
+    biased = tf.compat.v1.assign_sub(debias.biased,
+                                     (debias.biased - value) * rate)
+    step = tf.compat.v1.assign_add(debias.local_step, 1)
+    bias_factor = 1 - tf.pow(1.0 - rate, step)
+    return _as_tensor(tf.compat.v1.assign(variable, biased / bias_factor,
+                                          name=scope))
+
+
+def _as_tensor(update):
+  # A resource-variable assignment returns a variable-like handle; update
+  # collections held plain tensors in TF1, and legacy code may rely on that.
+  return tf.convert_to_tensor(update)
