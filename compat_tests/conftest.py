@@ -1,0 +1,13 @@
+"""compat_tests run under Python 3.7 with TensorFlow 1.15.5.
+
+They check that the shared behaviour tests in tests/ describe what the real
+`tf.contrib.layers.batch_norm` does. The `contrib_bn` package is never
+imported here: it needs TensorFlow 2.
+"""
+
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, 'tests'))

@@ -1,0 +1,25 @@
+"""The shared behaviour tests, run against TF 1.15.5's own contrib layer."""
+
+import pytest
+import tensorflow as tf_module
+
+from bn_behaviour import *  # pylint: disable=wildcard-import,unused-wildcard-import
+
+if not tf_module.__version__.startswith('1.15'):
+  raise RuntimeError('compat_tests need TensorFlow 1.15, found %s' %
+                     tf_module.__version__)
+
+
+@pytest.fixture
+def tf():
+  return tf_module
+
+
+@pytest.fixture
+def batch_norm():
+  return tf_module.contrib.layers.batch_norm
+
+
+@pytest.fixture
+def nchw_fused_on_cpu():
+  return False

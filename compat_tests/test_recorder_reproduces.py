@@ -1,0 +1,65 @@
+"""The committed corpus is what TF 1.15.5 records today, run after run."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+CORPUS = os.path.join(ROOT, 'contrib_bn', 'goldens', 'tf1.15.5')
+RECORDER = os.path.join(ROOT, 'scripts', 'record_goldens.py')
+# Re-recording on the same release is expected to be bit-identical; 1e-6 of
+# the array's scale allows for another CPU's vector width in Eigen reductions.
+REPRODUCE_RTOL = 1e-6
+
+
+@pytest.fixture(scope='module')
+def fresh_corpus(tmp_path_factory):
+  out = str(tmp_path_factory.mktemp('fresh'))
+  subprocess.check_call([sys.executable, RECORDER, '--out', out,
+                         '--check_determinism'])
+  return out
+
+
+def _ids(directory):
+  with open(os.path.join(directory, 'manifest.json')) as f:
+    return json.load(f)['cases']
+
+
+def test_same_case_ids(fresh_corpus):
+  assert _ids(fresh_corpus) == _ids(CORPUS)
+
+
+def test_records_identical(fresh_corpus):
+  for case_id in _ids(CORPUS):
+    with open(os.path.join(CORPUS, case_id + '.json')) as f:
+      committed = json.load(f)
+    with open(os.path.join(fresh_corpus, case_id + '.json')) as f:
+      fresh = json.load(f)
+    assert fresh == committed, case_id
+
+
+def test_arrays_reproduce(fresh_corpus):
+  for case_id in _ids(CORPUS):
+    with np.load(os.path.join(CORPUS, case_id + '.npz')) as a, np.load(
+        os.path.join(fresh_corpus, case_id + '.npz')) as b:
+      assert sorted(a.files) == sorted(b.files), case_id
+      for key in a.files:
+        x = a[key].astype(np.float64)
+        y = b[key].astype(np.float64)
+        scale = max(1.0, float(np.max(np.abs(x), initial=0.0)))
+        np.testing.assert_allclose(y, x, rtol=0, atol=REPRODUCE_RTOL * scale,
+                                   err_msg='%s %s' % (case_id, key))
+
+
+def test_checkpoints_recorded(fresh_corpus):
+  for case_id in _ids(CORPUS):
+    committed = os.path.exists(
+        os.path.join(CORPUS, 'checkpoints', case_id + '.index'))
+    fresh = os.path.exists(
+        os.path.join(fresh_corpus, 'checkpoints', case_id + '.index'))
+    assert committed == fresh, case_id
