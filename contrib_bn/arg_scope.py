@@ -68,9 +68,9 @@ __all__ = [
 ]
 
 # Keys of every function passed to `add_arg_scope`, mapped to the names that
-# `arg_scoped_arguments` reports. Keys rather than function objects are stored
-# because membership is decided by key: the undecorated function counts as
-# registered too, which TF1 code relies on when it lists the raw function.
+# `arg_scoped_arguments` reports. Membership is decided by key rather than by
+# function object so that, as in TF1, the undecorated function shares the
+# registration of its decorated version.
 _REGISTERED = {}
 
 
@@ -235,8 +235,8 @@ def add_arg_scope(func):
   def func_with_args(*args, **kwargs):
     defaults = current_arg_scope().get(key)
     if defaults:
-      # A fresh dict per call, so a callee that mutates its **kwargs cannot
-      # alter the scope.
+      # Merge into a copy: the scope's own dict must not pick up the
+      # arguments of this call.
       call_kwargs = dict(defaults)
       call_kwargs.update(kwargs)
       kwargs = call_kwargs
