@@ -8,6 +8,9 @@ TF1 models and checkpoints run on current TensorFlow.
 from contrib_bn.arg_scope import add_arg_scope
 from contrib_bn.arg_scope import arg_scope
 from contrib_bn.arg_scope import current_arg_scope
+from contrib_bn.arg_scope import has_arg_scope
+from contrib_bn.install import install
+from contrib_bn.install import uninstall
 from contrib_bn.layer import batch_norm
 from contrib_bn.layer import select_path
 
@@ -18,5 +21,8 @@ __all__ = [
     'arg_scope',
     'batch_norm',
     'current_arg_scope',
+    'has_arg_scope',
+    'install',
     'select_path',
+    'uninstall',
 ]

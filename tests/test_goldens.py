@@ -1,11 +1,13 @@
 """Every golden case of TF 1.15.5 reproduced by contrib_bn, one test per case."""
 
+import os
 import shutil
 
 import numpy as np
 import pytest
 
 from contrib_bn.corpus import goldens
+from contrib_bn.corpus import parity
 from contrib_bn.corpus import verify
 
 CASE_IDS = goldens.case_ids()
@@ -17,10 +19,26 @@ def test_corpus_is_complete():
   assert len(CASE_IDS) >= 80 + 40 + 15
 
 
+@pytest.fixture(scope='module')
+def results():
+  """Every case verified once; the per-case tests report their own."""
+  return {r.case_id: r for r in verify.run(out=lambda line: None)}
+
+
 @pytest.mark.parametrize('case_id', CASE_IDS)
-def test_golden_case(case_id):
-  result = verify.verify_case(goldens.load(case_id))
+def test_golden_case(results, case_id):
+  result = results[case_id]
   assert result.ok, '\n'.join(result.problems)
+
+
+def test_readme_parity_table_is_current(results):
+  readme = os.path.join(os.path.dirname(os.path.dirname(
+      os.path.abspath(__file__))), 'README.md')
+  with open(readme) as f:
+    published = parity.extract(f.read())
+  generated = parity.table(list(results.values()))
+  assert parity.counts_only(published) == parity.counts_only(generated), (
+      'README.md parity table is stale: run scripts/update_parity_table.py')
 
 
 def _copy_case(tmp_path, case_id):

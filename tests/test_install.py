@@ -10,7 +10,8 @@ import types
 import pytest
 import tensorflow as tf
 
-from contrib_bn import install as installer
+# The package exports the function `install` under the submodule's name.
+installer = importlib.import_module('contrib_bn.install')
 
 # Through importlib because the package re-exports the function `arg_scope`
 # under the submodule's name.
@@ -203,14 +204,14 @@ _FRESH_PROCESS = textwrap.dedent("""
     early = tf.compat.v1
     if {import_first}:
       import tensorflow.compat.v1
-    from contrib_bn import install
+    import contrib_bn
     from contrib_bn.layer import batch_norm
-    install.install()
+    contrib_bn.install()
     import tensorflow.compat.v1 as late
     modules = [tf, early, late, tf.compat.v1]
     for module in modules:
       assert module.contrib.layers.batch_norm is batch_norm, module
-    install.uninstall()
+    contrib_bn.uninstall()
     for module in modules:
       assert not hasattr(module, 'contrib'), module
     print('checked %d distinct modules' % len(set(map(id, modules))))

@@ -22,8 +22,9 @@ class CaseResult(object):
   """The outcome of one case."""
 
   def __init__(self, case_id, path, comparison=None, problems=None,
-               note=''):
+               note='', dtype=None):
     self.case_id = case_id
+    self.dtype = dtype
     self.path = path
     self.comparison = comparison
     self.problems = list(problems or [])
@@ -87,7 +88,9 @@ def verify_case(golden):
   case = golden.case
   path = path_of(case)
   if golden.error is not None:
-    return _verify_error(golden, path)
+    result = _verify_error(golden, path)
+    result.dtype = case['dtype']
+    return result
   comparison = compare.Comparison(compare.tolerance_for(case['dtype']))
   data, target = golden.arrays['input'], golden.arrays['target']
   try:
@@ -107,7 +110,8 @@ def verify_case(golden):
     restored = restore_and_infer(golden, prefix)
     keys = sorted(k for k in golden.arrays if k.startswith('inference/'))
     comparison.arrays(golden.arrays, dict(zip(keys, restored)), keys)
-  return CaseResult(golden.id, path, comparison, note=note)
+  return CaseResult(golden.id, path, comparison, note=note,
+                    dtype=case['dtype'])
 
 
 def restore_and_infer(golden, checkpoint_prefix):
