@@ -1,4 +1,9 @@
-"""Command line: `python -m contrib_bn verify [--goldens DIR] [--filter RE]`."""
+"""Command line of contrib_bn.
+
+  python -m contrib_bn verify [--goldens DIR] [--filter RE]
+  python -m contrib_bn inspect CHECKPOINT [--graph MODULE:CALLABLE] ...
+  python -m contrib_bn export-keras CHECKPOINT --scope SCOPE --output F.keras
+"""
 
 import argparse
 import sys
@@ -13,7 +18,11 @@ def main(argv=None):
                       help='corpus directory (default: the packaged corpus)')
   verify.add_argument('--filter', default=None,
                       help='only case ids matching this regular expression')
+  from contrib_bn import checkpoint_cli  # pylint: disable=g-import-not-at-top
+  checkpoint_cli.register(commands)
   args = parser.parse_args(argv)
+  if args.command in checkpoint_cli.COMMANDS:
+    return checkpoint_cli.run(args)
   if args.command == 'verify':
     from contrib_bn.corpus import verify as verify_module  # pylint: disable=g-import-not-at-top
     results = verify_module.run(args.goldens, args.filter)
