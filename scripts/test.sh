@@ -11,6 +11,7 @@
 # and reused by later runs. TF_SPEC picks the TensorFlow 2 release
 # (default: the newest); CONTRIB_BN_PY37 the Python 3.7 interpreter.
 set -euo pipefail
+export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venvs="${CONTRIB_BN_VENVS:-$root/.venvs}"

@@ -1,0 +1,154 @@
+"""The migration example runs on TF 1.15 and reproduces its committed golden.
+
+tests/test_migration.py holds contrib_bn to contrib_bn/goldens/migration;
+this checks that golden against the real `tf.contrib.layers.batch_norm`: the
+example's text runs unchanged here, re-recording gives the committed arrays
+and checkpoints, and restoring TF 1.15's own checkpoints continues training
+exactly as the uninterrupted run did (so the checkpoints hold everything the
+TF 2.x replay needs).
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import ROOT
+
+EXAMPLE = os.path.join(ROOT, 'examples', 'legacy_net.py')
+RECORDER = os.path.join(ROOT, 'scripts', 'record_migration.py')
+GOLDEN = os.path.join(ROOT, 'contrib_bn', 'goldens', 'migration', 'tf1.15.5')
+
+# Same release, same procedure: re-recording is bit-identical on the machine
+# that recorded. 1e-6 of max(1, max |array|) allows for another CPU's vector
+# width in Eigen's float32 reductions.
+REPRODUCE_TOLERANCE = 1e-6
+
+# Seconds the recorder or the example script may take.
+SUBPROCESS_TIMEOUT = 600
+
+
+def _load_recorder():
+  # Loaded once per process: the recorder defines absl flags at import, and
+  # defining them twice raises.
+  name = 'record_migration'
+  if name not in sys.modules:
+    spec = importlib.util.spec_from_file_location(name, RECORDER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules[name] = module
+  return sys.modules[name]
+
+
+recorder = _load_recorder()
+
+
+def _load_arrays(directory):
+  with np.load(os.path.join(directory, recorder.NPZ_NAME)) as f:
+    return {key: f[key] for key in f.files}
+
+
+def _load_record(directory):
+  with open(os.path.join(directory, recorder.JSON_NAME)) as f:
+    return json.load(f)
+
+
+def _assert_reproduces(actual, expected, what):
+  actual = np.asarray(actual)
+  expected = np.asarray(expected)
+  assert actual.dtype == expected.dtype, what
+  assert actual.shape == expected.shape, what
+  scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+  np.testing.assert_allclose(actual.astype(np.float64),
+                             expected.astype(np.float64), rtol=0,
+                             atol=REPRODUCE_TOLERANCE * scale, err_msg=what)
+
+
+@pytest.fixture
+def example():
+  """The example, imported by path; its prologue's `tf.contrib` removed after.
+
+  On TF 1.15 the prologue binds the real contrib onto
+  `tensorflow.compat.v1`, which has none of its own.
+  """
+  v1 = tf.compat.v1
+  had_contrib = 'contrib' in vars(v1)
+  module = recorder.load_example(EXAMPLE)
+  yield module
+  if not had_contrib and hasattr(v1, 'contrib'):
+    delattr(v1, 'contrib')
+
+
+@pytest.fixture(scope='module')
+def fresh(tmp_path_factory):
+  """A new recording (the recorder itself checks it is deterministic)."""
+  out = str(tmp_path_factory.mktemp('migration'))
+  subprocess.run([sys.executable, RECORDER, '--out', out], check=True,
+                 cwd=ROOT, timeout=SUBPROCESS_TIMEOUT)
+  return out
+
+
+def test_prologue_binds_the_real_contrib(example):
+  assert example.tf.contrib.layers.batch_norm is tf.contrib.layers.batch_norm
+  assert example.tf.contrib.framework.arg_scope is (
+      tf.contrib.framework.arg_scope)
+  assert 'contrib_bn' not in sys.modules
+
+
+def test_record_identical(fresh):
+  assert _load_record(fresh) == _load_record(GOLDEN)
+
+
+def test_arrays_reproduce(fresh):
+  committed = _load_arrays(GOLDEN)
+  again = _load_arrays(fresh)
+  assert sorted(again) == sorted(committed)
+  for key in committed:
+    _assert_reproduces(again[key], committed[key], key)
+
+
+def test_checkpoints_reproduce(fresh):
+  for step in recorder.CHECKPOINT_STEPS:
+    committed = tf.train.load_checkpoint(
+        recorder.checkpoint_prefix(GOLDEN, step))
+    again = tf.train.load_checkpoint(recorder.checkpoint_prefix(fresh, step))
+    names = sorted(committed.get_variable_to_shape_map())
+    assert sorted(again.get_variable_to_shape_map()) == names
+    for name in names:
+      _assert_reproduces(again.get_tensor(name), committed.get_tensor(name),
+                         'step %d %s' % (step, name))
+
+
+def test_final_variables_are_the_checkpointed_set():
+  arrays = _load_arrays(GOLDEN)
+  stored = tf.train.load_checkpoint(
+      recorder.checkpoint_prefix(GOLDEN, recorder.FIRST_STEPS))
+  assert sorted('var/' + n for n in stored.get_variable_to_shape_map()) == (
+      sorted(k for k in arrays if k.startswith('var/')))
+
+
+@pytest.mark.parametrize('first_step', recorder.CHECKPOINT_STEPS)
+def test_restored_training_continues_tf1(example, first_step):
+  golden = _load_arrays(GOLDEN)
+  arrays, info = recorder.run(
+      example, first_step=first_step,
+      restore_from=recorder.checkpoint_prefix(GOLDEN, first_step))
+  assert info['variables'] == _load_record(GOLDEN)['variables']
+  _assert_reproduces(arrays['losses'], golden['losses'][first_step:],
+                     'losses from step %d' % first_step)
+  for key, value in arrays.items():
+    if key != 'losses':
+      _assert_reproduces(value, golden[key], key)
+
+
+def test_example_runs_as_a_script():
+  result = subprocess.run(
+      [sys.executable, EXAMPLE], cwd=ROOT, timeout=SUBPROCESS_TIMEOUT,
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'moving statistics (is_training=False): accuracy' in result.stdout
