@@ -8,7 +8,8 @@ After `install()`, unmodified TF1 code such as
     y = tf.contrib.layers.batch_norm(x)
 
 runs against contrib_bn. Exactly four names are provided, reachable from both
-`tensorflow` and `tensorflow.compat.v1`:
+`tensorflow` and `tensorflow.compat.v1`, and importable with
+`from tensorflow.contrib.layers import batch_norm` and the like:
 
   tf.contrib.layers.batch_norm
   tf.contrib.framework.arg_scope
@@ -183,8 +184,27 @@ def install():
       listed = _listed_in_all(module)
       setattr(module, _ATTRIBUTE, namespace)
       patched.append((module, previous, listed))
-    _state = (namespace, patched)
+    registered = _register_modules(namespace)
+    _state = (namespace, patched, registered)
     return namespace
+
+
+def _register_modules(namespace):
+  """Makes `from tensorflow.contrib.layers import batch_norm` importable.
+
+  Returns:
+    The previous `sys.modules` entries (or _ABSENT), for `uninstall()`.
+  """
+  entries = {
+      'tensorflow.contrib': namespace,
+      'tensorflow.contrib.layers': namespace.layers,
+      'tensorflow.contrib.framework': namespace.framework,
+  }
+  previous = {}
+  for name, module in entries.items():
+    previous[name] = sys.modules.get(name, _ABSENT)
+    sys.modules[name] = module
+  return previous
 
 
 def uninstall():
@@ -198,8 +218,13 @@ def uninstall():
   with _LOCK:
     if _state is None:
       return
-    namespace, patched = _state
+    namespace, patched, registered = _state
     _state = None
+    for name, module in registered.items():
+      if module is _ABSENT:
+        sys.modules.pop(name, None)
+      else:
+        sys.modules[name] = module
     for module, previous, listed in patched:
       if getattr(module, _ATTRIBUTE, _ABSENT) is not namespace:
         continue

@@ -231,3 +231,17 @@ def test_compat_v1_import_order(import_first):
       check=False)
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'checked' in result.stdout
+
+
+def test_import_statements_resolve_while_installed():
+  installer.install()
+  from tensorflow.contrib import layers  # pylint: disable=g-import-not-at-top
+  from tensorflow.contrib.framework import arg_scope  # pylint: disable=g-import-not-at-top
+  import tensorflow.contrib.layers as contrib_layers  # pylint: disable=g-import-not-at-top
+  from contrib_bn.layer import batch_norm  # pylint: disable=g-import-not-at-top
+  assert layers.batch_norm is batch_norm
+  assert contrib_layers is layers
+  assert arg_scope is tf.contrib.framework.arg_scope
+  installer.uninstall()
+  with pytest.raises(ImportError):
+    importlib.import_module('tensorflow.contrib.layers')
