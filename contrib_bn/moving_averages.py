@@ -19,18 +19,30 @@ class DebiasVariables(object):
     self.local_step = local_step
 
 
+_VARIABLE_OPS = ('VariableV2', 'VarHandleOp', 'Variable')
+
+
+def _variable_exists(graph, name):
+  # A lookup by op name keeps graph building linear in the number of layers;
+  # scanning the global-variables collection, as TF 1.15 did, is quadratic.
+  try:
+    return graph.get_operation_by_name(name).type in _VARIABLE_OPS
+  except KeyError:
+    return False
+
+
 def _unique_short_name(name):
   # TF 1.15 suffixed `_1`, `_2`, ... when the scope already held the name and
   # was not reusing variables.
   scope = tf.compat.v1.get_variable_scope()
   if scope.reuse:
     return name
-  existing = set(v.op.name for v in scope.global_variables())
+  graph = tf.compat.v1.get_default_graph()
   full_name = scope.name + '/' + name
-  if full_name not in existing:
+  if not _variable_exists(graph, full_name):
     return name
   index = 1
-  while '%s_%d' % (full_name, index) in existing:
+  while _variable_exists(graph, '%s_%d' % (full_name, index)):
     index += 1
   return '%s_%d' % (name, index)
 

@@ -301,3 +301,20 @@ def test_zero_debias_variable_names(tf, batch_norm, path):
     names = [v.op.name for v in tf.compat.v1.global_variables()]
   assert 'net/bn/net/bn/moving_mean/biased' in names
   assert 'net/bn/net/bn/moving_mean/local_step' in names
+
+
+@pytest.mark.parametrize('path', ['fused_zero_debias', 'moments_updates_none'])
+def test_zero_debias_name_collision_is_suffixed(tf, batch_norm, path):
+  rank = PATHS[path]['rank']
+  x = _data(SHAPES[rank])
+  kwargs = _kwargs(tf, path, x)
+  kwargs['zero_debias_moving_mean'] = True
+  with tf.Graph().as_default():
+    with tf.compat.v1.variable_scope('a'):
+      tf.compat.v1.get_variable('BatchNorm/a/BatchNorm/moving_mean/biased',
+                                [3])
+    with tf.compat.v1.variable_scope('a'):
+      batch_norm(tf.constant(x), **kwargs)
+    names = [v.op.name for v in tf.compat.v1.global_variables()]
+  assert 'a/BatchNorm/a/BatchNorm/moving_mean/biased_1' in names
+  assert 'a/BatchNorm/a/BatchNorm/moving_mean/local_step' in names
