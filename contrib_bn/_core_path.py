@@ -55,16 +55,21 @@ def core_batch_norm(inputs, args):
       outputs, updates = layer.fused(inputs, training_value, wants_updates)
     else:
       outputs, updates = layer.plain(inputs, training_value, wants_updates)
+    # The update ops are new, so they cannot be in UPDATE_OPS yet.
     for update in updates:
-      bn_variables.add_to_collections_once(
-          update.op, tf.compat.v1.GraphKeys.UPDATE_OPS)
+      tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS,
+                                     update.op)
+    # Only reused variables can already be in the collections; checking
+    # others would make graph building quadratic in the number of layers.
+    reused = bool(tf.compat.v1.get_variable_scope().reuse)
     for name in (constants.MOVING_MEAN, constants.MOVING_VARIANCE,
                  constants.BETA, constants.GAMMA):
       variable = getattr(v, name)
       if variable is not None:
-        bn_variables.add_to_collections_once(
+        bn_variables.add_to_collections(
             variable,
-            bn_variables.collections_for(args.variables_collections, name))
+            bn_variables.collections_for(args.variables_collections, name),
+            only_if_absent=reused)
     if args.activation_fn is not None:
       outputs = args.activation_fn(outputs)
     return graph_utils.collect_named_outputs(args.outputs_collections,

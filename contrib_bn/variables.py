@@ -48,13 +48,15 @@ def model_variable(name, shape, dtype, initializer, collections=None,
       collections=_unique_list(names))
 
 
-def add_to_collections_once(variable, collections):
-  """Adds `variable` to each named collection that lacks it."""
+def add_to_collections(variable, collections, only_if_absent=True):
+  """Adds `variable` to each named collection (that lacks it)."""
   if isinstance(collections, str):
     collections = [collections]
   for name in collections or []:
-    if not any(v is variable for v in tf.compat.v1.get_collection(name)):
-      tf.compat.v1.add_to_collection(name, variable)
+    if only_if_absent and any(
+        v is variable for v in tf.compat.v1.get_collection(name)):
+      continue
+    tf.compat.v1.add_to_collection(name, variable)
 
 
 @contextlib.contextmanager
