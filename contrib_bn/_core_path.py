@@ -13,10 +13,13 @@ import tensorflow as tf
 from contrib_bn import _fused_path
 from contrib_bn import constants
 from contrib_bn import graph_utils
+from contrib_bn import identifiers
 from contrib_bn import moving_averages
 from contrib_bn import variables as bn_variables
 
 _LOW_PRECISION = (tf.float16, tf.bfloat16)
+_PARAMETERS = (constants.GAMMA, constants.BETA, constants.MOVING_MEAN,
+               constants.MOVING_VARIANCE)
 
 
 def core_batch_norm(inputs, args):
@@ -42,10 +45,22 @@ def core_batch_norm(inputs, args):
                        graph_utils.tf1_shape_arg(input_shape))
     dtype = inputs.dtype.base_dtype
     param_dtype = tf.float32 if dtype in _LOW_PRECISION else dtype
+    # Looked up with `.get`, as TF 1.15 did: other mapping types work, and
+    # a list fails with TF 1.15's AttributeError.
+    initializers = {}
+    for name in _PARAMETERS:
+      value = args.param_initializers.get(name)
+      if value is not None:
+        initializers[name] = identifiers.initializer(value)
+    regularizers = {}
+    for name in (constants.GAMMA, constants.BETA):
+      value = args.param_regularizers.get(name)
+      if value is not None:
+        regularizers[name] = identifiers.regularizer(value)
     v = bn_variables.create(
-        [channels], param_dtype, args.center, args.scale,
-        args.param_initializers, args.param_regularizers,
-        args.variables_collections, args.trainable, gamma_first=True,
+        [channels], param_dtype, args.center, args.scale, initializers,
+        regularizers, args.variables_collections, args.trainable,
+        gamma_first=True,
         renorm=args.renorm, collections_at_creation=False)
     training_value = graph_utils.layer_static_value(args.is_training)
     # A non-trainable layer reports no updates, so TF 1.15 never ran them.
@@ -92,6 +107,14 @@ def _constant(value, dtype, shape):
     raise TypeError("Expected %s, got %r of type 'float' instead." %
                     (dtype.name, value))
   return tf.constant(value, dtype, shape=shape)
+
+
+def _check_clipping_value(op_name, value):
+  if isinstance(value, str):
+    message = graph_utils.tf1_conversion_message('float32', value)
+    raise TypeError("Expected float32 passed to parameter 'y' of op '%s', "
+                    "got %r of type 'str' instead. Error: %s" %
+                    (op_name, value, message))
 
 
 def _compose(scale, offset, then_scale, then_offset):
@@ -147,6 +170,9 @@ class _Layer(object):
       return outputs, []
     # The layer's momentum is a float32 tensor here, so `1 - momentum` is
     # rounded in float32, unlike the plain variant.
+    if isinstance(args.decay, str):
+      # TF 1.15 made a string tensor of it, then failed on `1.0 - momentum`.
+      raise TypeError(graph_utils.tf1_conversion_message('string', 1.0))
     if training_value is None:
       momentum = self.cond(lambda: tf.constant(args.decay, tf.float32),
                            lambda: tf.constant(1.0, tf.float32))
@@ -248,6 +274,8 @@ class _Layer(object):
       stddev = tf.identity(stddev)
     rmin, rmax, dmax = [self.clipping.get(key)
                         for key in ('rmin', 'rmax', 'dmax')]
+    _check_clipping_value('Maximum', rmin)
+    _check_clipping_value('Minimum', rmax)
     if rmin is not None:
       r = tf.maximum(r, rmin)
     if rmax is not None:

@@ -25,7 +25,10 @@ def check_kernel_dtype(dtype):
 
 
 def kernel_epsilon(epsilon):
-  return max(epsilon, constants.FUSED_MIN_EPSILON)
+  # Written as TF 1.15 wrote it, so a non-number fails with TF 1.15's error.
+  if epsilon > constants.FUSED_MIN_EPSILON:
+    return epsilon
+  return constants.FUSED_MIN_EPSILON
 
 
 def fused_batch_norm(inputs, args):

@@ -33,6 +33,9 @@ def moments_batch_norm(inputs, args):
       _check_batch_weights(inputs_shape, batch_weights.get_shape())
       batch_weights = tf.reshape(batch_weights, [-1] + [1] * (rank - 1))
     if nchw:
+      if rank < 2:
+        # TF 1.15 indexed the missing channel dimension here.
+        raise IndexError('list index out of range')
       axes = [0] + list(range(2, rank))
       params_shape = inputs_shape[1:2]
     else:

@@ -22,11 +22,39 @@ def static_value(pred):
   return pred
 
 
+def _tf1_shape_list(shape):
+  if shape.ndims is None:
+    return '?'
+  return '[%s]' % ','.join('?' if d is None else str(d)
+                           for d in shape.as_list())
+
+
+def _check_predicate(pred):
+  """Rejects a non-bool or non-scalar predicate as TF 1.15's cond did.
+
+  TF 2.x builds such a conditional and fails only at run time, leaving the
+  whole graph unusable; TF 1.15's `Switch` op refused it while building.
+  """
+  pred = tf.convert_to_tensor(pred)
+  if pred.dtype.base_dtype != tf.bool:
+    raise TypeError("Input 'pred' of 'Switch' Op has type %s that does not "
+                    'match expected type of bool.' % pred.dtype.base_dtype.name)
+  rank = pred.get_shape().ndims
+  if rank is not None and rank != 0:
+    name = tf.compat.v1.get_default_graph().unique_name(
+        'cond', mark_as_used=False)
+    shape = _tf1_shape_list(pred.get_shape())
+    raise ValueError("Shape must be rank 0 but is rank %d for '%s/Switch' "
+                     "(op: 'Switch') with input shapes: %s, %s." %
+                     (rank, name, shape, shape))
+
+
 def smart_cond(pred, true_fn, false_fn):
   """`true_fn()` or `false_fn()` when `pred` is static, else `tf.cond`."""
   value = static_value(pred)
   if value is not None:
     return true_fn() if value else false_fn()
+  _check_predicate(pred)
   return tf.compat.v1.cond(pred, true_fn, false_fn)
 
 
@@ -40,9 +68,7 @@ def layer_static_value(pred):
     return None
   if tf.is_tensor(pred):
     return tf.get_static_value(pred)
-  if isinstance(pred, bool):
-    return pred
-  if isinstance(pred, int) and pred in (0, 1):
+  if pred in (0, 1):  # also 0.0, 1.0 and NumPy bools, as TF 1.15 accepted
     return bool(pred)
   raise TypeError('`pred` must be a Tensor, or a Python bool, or 1 or 0. '
                   'Found instead: %s' % type(pred))
@@ -52,7 +78,14 @@ def layer_smart_cond(pred, true_fn, false_fn):
   value = layer_static_value(pred)
   if value is not None:
     return true_fn() if value else false_fn()
+  _check_predicate(pred)
   return tf.compat.v1.cond(pred, true_fn, false_fn)
+
+
+def tf1_conversion_message(dtype_name, value):
+  """TF 1.15's wording for a Python value that does not fit a dtype."""
+  return "Expected %s, got %r of type '%s' instead." % (
+      dtype_name, value, type(value).__name__)
 
 
 def collect_named_outputs(collections, alias, outputs):

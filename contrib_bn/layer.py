@@ -6,6 +6,8 @@ from contrib_bn import _core_path
 from contrib_bn import _fused_path
 from contrib_bn import _moments_path
 from contrib_bn import constants
+from contrib_bn import tf1_errors
+from contrib_bn import validation
 from contrib_bn.arg_scope import add_arg_scope
 
 _UPDATE_OPS = tf.compat.v1.GraphKeys.UPDATE_OPS
@@ -41,6 +43,23 @@ def select_path(rank, fused=None, batch_weights=None, renorm=False,
       not zero_debias_moving_mean):
     return constants.PATH_CORE
   return constants.PATH_MOMENTS
+
+
+def _check_tf1_wording(inputs, path, fused, renorm, adjustment,
+                       param_initializers, data_format):
+  """Raises TF 1.15's message where TF 2.x words the same error otherwise."""
+  shape = inputs.get_shape()
+  if shape.ndims is None or shape.ndims < 2:
+    return
+  channel_axis = 1 if data_format == constants.DATA_FORMAT_NCHW else -1
+  channels = tf.compat.dimension_value(shape[channel_axis])
+  if channels is None:
+    return
+  uses_kernel = path == constants.PATH_FUSED or (
+      path == constants.PATH_CORE and shape.ndims == 4 and
+      fused is not False and not renorm and adjustment is None)
+  tf1_errors.check_input_dtype(inputs.dtype, uses_kernel)
+  tf1_errors.check_initializer_sizes(param_initializers, channels)
 
 
 class _Arguments(object):
@@ -168,11 +187,25 @@ def batch_norm(inputs,
                      zero_debias_moving_mean, updates_collections)
   if data_format not in constants.DATA_FORMATS:
     raise ValueError('data_format has to be either NCHW or NHWC.')
+  _check_tf1_wording(inputs, path, fused, renorm, adjustment,
+                     param_initializers, data_format)
+  validation.validate_arguments(
+      inputs, path=path, decay=decay, center=center, scale=scale,
+      epsilon=epsilon, activation_fn=activation_fn,
+      param_initializers=param_initializers,
+      param_regularizers=param_regularizers,
+      updates_collections=updates_collections, is_training=is_training,
+      reuse=reuse, variables_collections=variables_collections,
+      outputs_collections=outputs_collections, trainable=trainable,
+      batch_weights=batch_weights, fused=fused, data_format=data_format,
+      zero_debias_moving_mean=zero_debias_moving_mean, scope=scope,
+      renorm=renorm, renorm_clipping=renorm_clipping,
+      renorm_decay=renorm_decay, adjustment=adjustment)
   args = _Arguments(
       decay=decay, center=center, scale=scale, epsilon=epsilon,
       activation_fn=activation_fn,
-      param_initializers=dict(param_initializers or {}),
-      param_regularizers=dict(param_regularizers or {}),
+      param_initializers=param_initializers or {},
+      param_regularizers=param_regularizers or {},
       updates_collections=updates_collections, is_training=is_training,
       reuse=reuse, variables_collections=variables_collections,
       outputs_collections=outputs_collections, trainable=trainable,

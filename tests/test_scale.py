@@ -1,0 +1,87 @@
+"""Scale: a 1,000-layer stack of `batch_norm` builds, trains and checkpoints.
+
+Legacy networks stack hundreds of batch-norm layers; each creates its own
+variables, update ops and scopes. This builds 1,000 of them (cheap `tanh`
+in between, so that every layer has something to normalize), runs one
+training step with the update ops, and saves and restores every variable
+exactly, all within about a minute on two cores.
+"""
+
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from contrib_bn import batch_norm
+
+LAYERS = 1000
+# Batch of 8 and 4 channels: the fused kernel path at rank 2, the default.
+INPUT_SHAPE = [8, 4]
+# The stack, its gradients and its saver build in ~15 s on two cores; the
+# limit leaves room for a slower machine but catches quadratic slowdowns.
+BUILD_SECONDS_LIMIT = 45.0
+
+
+def _build():
+  graph = tf.Graph()
+  with graph.as_default():
+    x = tf.compat.v1.placeholder(tf.float32, INPUT_SHAPE, name='x')
+    h = x
+    for i in range(LAYERS):
+      h = batch_norm(h, scale=(i % 2 == 0), decay=0.9)
+      h = tf.tanh(h)
+    loss = tf.reduce_sum(tf.square(h))
+    update_ops = tf.compat.v1.get_collection(
+        tf.compat.v1.GraphKeys.UPDATE_OPS)
+    optimizer = tf.compat.v1.train.GradientDescentOptimizer(0.01)
+    # Grouped rather than `with tf.control_dependencies(update_ops):` around
+    # `minimize`: that idiom gives each of the thousands of gradient ops all
+    # 2,000 update ops as control inputs, ~2 minutes of building here.
+    train_op = tf.group(optimizer.minimize(loss), *update_ops)
+    saver = tf.compat.v1.train.Saver(max_to_keep=None)
+    init = tf.compat.v1.global_variables_initializer()
+  return graph, x, h, train_op, saver, init, update_ops
+
+
+def test_thousand_layer_stack_builds_trains_and_checkpoints(tmp_path):
+  start = time.time()
+  graph, x, output, train_op, saver, init, update_ops = _build()
+  build_seconds = time.time() - start
+  print('built %d batch_norm layers in %.1f s' % (LAYERS, build_seconds))
+  assert build_seconds < BUILD_SECONDS_LIMIT
+  with graph.as_default():
+    variables = tf.compat.v1.global_variables()
+    names = [v.op.name for v in variables]
+    # beta, moving_mean, moving_variance everywhere; gamma every other one.
+    assert len(variables) == LAYERS * 3 + LAYERS // 2
+    assert len(set(names)) == len(names)
+    assert 'BatchNorm/beta' in names
+    assert 'BatchNorm_%d/moving_variance' % (LAYERS - 1) in names
+    assert len(update_ops) == 2 * LAYERS
+  data = np.random.RandomState(0).normal(0.5, 2.0, INPUT_SHAPE).astype(
+      np.float32)
+  config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=1,
+                                    inter_op_parallelism_threads=1)
+  with tf.compat.v1.Session(graph=graph, config=config) as sess:
+    sess.run(init)
+    initial = sess.run(variables)
+    start = time.time()
+    sess.run(train_op, {x: data})
+    print('one training step in %.1f s' % (time.time() - start))
+    trained = sess.run(variables)
+    moved = [n for n, a, b in zip(names, initial, trained)
+             if 'moving_' in n and a.tobytes() != b.tobytes()]
+    # Every layer's moving mean and variance took the training step.
+    assert len(moved) == 2 * LAYERS
+    outputs = sess.run(output, {x: data})
+    assert np.all(np.isfinite(outputs))
+    prefix = str(tmp_path / 'stack')
+    start = time.time()
+    saver.save(sess, prefix, write_meta_graph=False)
+    sess.run(init)
+    assert sess.run(variables[0]).tobytes() == initial[0].tobytes()
+    saver.restore(sess, prefix)
+    print('saved and restored in %.1f s' % (time.time() - start))
+    restored = sess.run(variables)
+  for name, value, expected in zip(names, restored, trained):
+    assert value.tobytes() == expected.tobytes(), name
