@@ -1,0 +1,159 @@
+"""Smoke test of scripts/bench.py: it runs and reports every row.
+
+Timing figures of a smoke run mean nothing, so nothing here asserts speed;
+only that the run completes and every expected row holds finite, positive
+numbers.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_BENCH = os.path.join(_ROOT, 'scripts', 'bench.py')
+
+# Written out here rather than imported from the script, so that a row the
+# script stops producing fails the test.
+_STEP_ROWS = {
+    ('nhwc', 'fused'), ('nhwc', 'fused_debias'), ('nhwc', 'core'),
+    ('nhwc', 'renorm'), ('nhwc', 'moments'),
+    ('nchw', 'fused'), ('nchw', 'fused_debias'), ('nchw', 'core'),
+    ('nchw', 'renorm'), ('nchw', 'moments'),
+    ('rank2', 'fused'), ('rank2', 'fused_debias'), ('rank2', 'renorm'),
+    ('rank2', 'moments'),
+    ('rank5', 'core'), ('rank5', 'renorm'), ('rank5', 'moments'),
+}
+_RANKS = {'nhwc': 4, 'nchw': 4, 'rank2': 2, 'rank5': 5}
+_INTERNAL = {'fused': 'fused', 'fused_debias': 'fused', 'core': 'core',
+             'renorm': 'core', 'moments': 'moments'}
+_SMOKE_LAYERS = {4, 5, 20}
+_MEMORY_IMPLS = {'floor', 'fused', 'fused_debias', 'core', 'renorm', 'moments'}
+
+
+def _positive(value):
+  return (isinstance(value, (int, float)) and not isinstance(value, bool) and
+          math.isfinite(value) and value > 0)
+
+
+def _run(out_dir, *extra):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+  return subprocess.run(
+      [sys.executable, _BENCH, '--smoke', '--out_dir=%s' % out_dir] +
+      list(extra), capture_output=True, text=True, env=env, timeout=600,
+      check=False)
+
+
+@pytest.fixture(scope='module')
+def smoke(tmp_path_factory):
+  out_dir = tmp_path_factory.mktemp('bench')
+  result = _run(out_dir)
+  return result, out_dir
+
+
+def test_exits_zero_and_prints_the_table(smoke):
+  result, _ = smoke
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert '## Training step' in result.stdout
+  assert '## Targets' in result.stdout
+
+
+def test_writes_markdown_and_json(smoke):
+  _, out_dir = smoke
+  assert (out_dir / 'results.md').read_text().startswith('# contrib_bn')
+  results = json.loads((out_dir / 'results.json').read_text())
+  assert results['meta']['smoke'] is True
+
+
+def test_every_step_row_has_finite_positive_figures(smoke):
+  _, out_dir = smoke
+  results = json.loads((out_dir / 'results.json').read_text())
+  rows = {(r['shape_name'], r['path']): r for r in results['step']}
+  assert set(rows) == _STEP_ROWS
+  for key, row in rows.items():
+    assert len(row['shape']) == _RANKS[key[0]], key
+    assert row['internal_path'] == _INTERNAL[key[1]], key
+    for field in ('ms', 'floor_ms', 'ratio', 'ratio_of_medians', 'ops',
+                  'floor_ops'):
+      assert _positive(row[field]), (key, field, row[field])
+
+
+def test_every_graph_row_has_finite_positive_figures(smoke):
+  _, out_dir = smoke
+  results = json.loads((out_dir / 'results.json').read_text())
+  rows = {(r['impl'], r['layers']): r for r in results['graph']}
+  assert set(rows) == {(impl, n) for impl in ('floor', 'core')
+                       for n in _SMOKE_LAYERS}
+  for key, row in rows.items():
+    for field in ('total_s', 'per_layer_ms', 'ops', 'ops_per_layer', 'ratio'):
+      assert _positive(row[field]), (key, field, row[field])
+  growth = {r['impl']: r for r in results['growth']}
+  assert set(growth) == {'floor', 'core'}
+  for impl, row in growth.items():
+    for field in ('per_layer_growth', 'total_growth'):
+      assert _positive(row[field]), (impl, field, row[field])
+
+
+def test_every_memory_row_has_finite_positive_figures(smoke):
+  _, out_dir = smoke
+  results = json.loads((out_dir / 'results.json').read_text())
+  rows = {r['impl']: r for r in results['memory']}
+  assert set(rows) == _MEMORY_IMPLS
+  for impl, row in rows.items():
+    for field in ('peak_mib', 'baseline_mib', 'ratio', 'ops'):
+      assert _positive(row[field]), (impl, field, row[field])
+    # Not every kernel lets a process reset its peak count.
+    for field in ('steps_peak_mib', 'steps_ratio'):
+      assert row[field] is None or _positive(row[field]), (impl, field)
+
+
+def test_targets_cover_every_measurement(smoke):
+  _, out_dir = smoke
+  results = json.loads((out_dir / 'results.json').read_text())
+  names = [t['name'] for t in results['targets']]
+  assert len(names) == len(set(names))
+  # Every step row, the three graph sizes, the growth and every non-floor
+  # memory row.
+  assert len(names) == len(_STEP_ROWS) + 3 + 1 + len(_MEMORY_IMPLS) - 1
+
+
+def test_chart_or_message(smoke):
+  result, out_dir = smoke
+  try:
+    import matplotlib  # pylint: disable=g-import-not-at-top,unused-import
+  except ImportError:
+    assert 'matplotlib is not installed' in result.stdout
+  else:
+    assert (out_dir / 'step_times.png').stat().st_size > 0
+
+
+def test_unknown_path_is_a_usage_error(tmp_path):
+  result = _run(tmp_path, '--paths=fused,nonsense')
+  assert result.returncode != 0
+  assert 'nonsense' in result.stderr
+  assert not (tmp_path / 'results.json').exists()
+
+
+def test_tf1_reference_column(tmp_path):
+  python = os.environ.get('CONTRIB_BN_TF1_PYTHON')
+  if not python:
+    pytest.skip('CONTRIB_BN_TF1_PYTHON names no TF 1.15 interpreter')
+  result = _run(tmp_path, '--tf1', '--paths=core,moments',
+                '--memory_repeats=0')
+  assert result.returncode == 0, result.stderr[-3000:]
+  results = json.loads((tmp_path / 'results.json').read_text())
+  assert results['meta']['tf1_version'].startswith('1.15')
+  rows = {(r['shape_name'], r['path']): r for r in results['step']}
+  # TF 1.15 has no NCHW fused kernel on CPU; everything else runs there.
+  assert rows[('nchw', 'core')]['tf1_ms'] is None
+  assert rows[('nchw', 'core')]['tf1_error']
+  for key in (('nhwc', 'core'), ('nhwc', 'moments'), ('rank5', 'core'),
+              ('rank2', 'moments')):
+    assert _positive(rows[key]['tf1_ms']), key
+    assert _positive(rows[key]['tf1_ratio']), key
+  # The moments path runs there too, but without a floor to divide by.
+  assert _positive(rows[('nchw', 'moments')]['tf1_ms'])
+  assert rows[('nchw', 'moments')]['tf1_ratio'] is None
