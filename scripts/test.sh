@@ -55,5 +55,6 @@ echo "== contrib_bn verify against the fresh corpus"
 (cd "$root" && "$tf2/bin/python" -m contrib_bn verify --goldens "$fresh" \
   | tail -n 2)
 
+export CONTRIB_BN_TF1_PYTHON="$tf1/bin/python"
 echo "== tests on $("$tf2/bin/python" -c 'import tensorflow as tf; print("TensorFlow", tf.__version__)')"
 (cd "$root" && "$tf2/bin/python" -m pytest tests -q -p no:cacheprovider)
