@@ -151,21 +151,10 @@ class _Layer(object):
         1.0, self.param_dtype, shape)
     beta = v.beta if v.beta is not None else _constant(
         0.0, self.param_dtype, shape)
-    _fused_path.check_kernel_dtype(inputs.dtype)
-    epsilon = _fused_path.kernel_epsilon(args.epsilon)
     data_format = (constants.DATA_FORMAT_NCHW if self.axis == 1 else
                    constants.DATA_FORMAT_NHWC)
-
-    def training_outputs():
-      return tf.compat.v1.nn.fused_batch_norm(
-          inputs, gamma, beta, epsilon=epsilon, data_format=data_format)
-
-    def inference_outputs():
-      return tf.compat.v1.nn.fused_batch_norm(
-          inputs, gamma, beta, mean=v.moving_mean, variance=v.moving_variance,
-          epsilon=epsilon, is_training=False, data_format=data_format)
-
-    outputs, mean, variance = self.cond(training_outputs, inference_outputs)
+    outputs, mean, variance = _fused_path.kernel_outputs(
+        self.cond, inputs, gamma, beta, v, args.epsilon, data_format)
     if not wants_updates:
       return outputs, []
     # The layer's momentum is a float32 tensor here, so `1 - momentum` is

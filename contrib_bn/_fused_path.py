@@ -31,6 +31,39 @@ def kernel_epsilon(epsilon):
   return constants.FUSED_MIN_EPSILON
 
 
+def kernel_outputs(cond, inputs, gamma, beta, variables, epsilon,
+                   data_format):
+  """The fused kernel in training or inference mode, chosen by `cond`.
+
+  Args:
+    cond: `cond(training_fn, inference_fn)`, the caller's conditional.
+    inputs: rank-4 input.
+    gamma: scale (a variable or a constant).
+    beta: offset (a variable or a constant).
+    variables: the layer's `BatchNormVariables` (for the moving statistics).
+    epsilon: the layer's epsilon, before TF 1.15's floor.
+    data_format: 'NHWC' or 'NCHW'.
+
+  Returns:
+    `(outputs, mean, variance)`: batch statistics (variance Bessel-corrected)
+    in training, the moving statistics in inference.
+  """
+  check_kernel_dtype(inputs.dtype)
+  epsilon = kernel_epsilon(epsilon)
+
+  def training_outputs():
+    return tf.compat.v1.nn.fused_batch_norm(
+        inputs, gamma, beta, epsilon=epsilon, data_format=data_format)
+
+  def inference_outputs():
+    return tf.compat.v1.nn.fused_batch_norm(
+        inputs, gamma, beta, mean=variables.moving_mean,
+        variance=variables.moving_variance, epsilon=epsilon,
+        is_training=False, data_format=data_format)
+
+  return cond(training_outputs, inference_outputs)
+
+
 def fused_batch_norm(inputs, args):
   """Builds the fused-kernel path; `args` holds `batch_norm`'s arguments."""
   nchw = args.data_format == constants.DATA_FORMAT_NCHW
@@ -64,21 +97,10 @@ def fused_batch_norm(inputs, args):
         0.0, tf.float32, shape=params_shape)
     gamma = v.gamma if v.gamma is not None else tf.constant(
         1.0, tf.float32, shape=params_shape)
-    check_kernel_dtype(inputs.dtype)
-    epsilon = kernel_epsilon(args.epsilon)
-    data_format = args.data_format
-
-    def training_outputs():
-      return tf.compat.v1.nn.fused_batch_norm(
-          inputs, gamma, beta, epsilon=epsilon, data_format=data_format)
-
-    def inference_outputs():
-      return tf.compat.v1.nn.fused_batch_norm(
-          inputs, gamma, beta, mean=v.moving_mean, variance=v.moving_variance,
-          epsilon=epsilon, is_training=False, data_format=data_format)
-
-    outputs, mean, variance = graph_utils.smart_cond(
-        args.is_training, training_outputs, inference_outputs)
+    outputs, mean, variance = kernel_outputs(
+        lambda true_fn, false_fn: graph_utils.smart_cond(
+            args.is_training, true_fn, false_fn),
+        inputs, gamma, beta, v, args.epsilon, args.data_format)
     training_value = graph_utils.static_value(args.is_training)
     if training_value is None or training_value:
       outputs = _moving_average_updates(args, v, mean, variance, outputs)
@@ -93,17 +115,9 @@ def fused_batch_norm(inputs, args):
 
 def _moving_average_updates(args, v, mean, variance, outputs):
   """Adds the moving-statistics updates; returns the (maybe gated) outputs."""
-  debias = None
-  if args.zero_debias_moving_mean:
-    debias = moving_averages.create_debias_variables(v.moving_mean,
-                                                     model=False)
-
-  def updates():
-    return (moving_averages.assign_moving_average(
-                v.moving_mean, mean, args.decay, debias),
-            moving_averages.assign_moving_average(
-                v.moving_variance, variance, args.decay))
-
+  updates = moving_averages.statistics_updater(
+      v.moving_mean, v.moving_variance, mean, variance, args.decay,
+      args.zero_debias_moving_mean, model=False)
   if args.updates_collections is None:
     def forced():
       with tf.control_dependencies(updates()):

@@ -93,16 +93,9 @@ def _batch_moments(inputs, axes, batch_weights, nchw):
 
 def _with_updates(args, v, mean, variance):
   """Wires the moving-statistics updates; returns the statistics to use."""
-  debias = None
-  if args.zero_debias_moving_mean:
-    debias = moving_averages.create_debias_variables(v.moving_mean,
-                                                     model=True)
-
-  def updates():
-    return (moving_averages.assign_moving_average(
-                v.moving_mean, mean, args.decay, debias),
-            moving_averages.assign_moving_average(
-                v.moving_variance, variance, args.decay))
+  updates = moving_averages.statistics_updater(
+      v.moving_mean, v.moving_variance, mean, variance, args.decay,
+      args.zero_debias_moving_mean, model=True)
 
   def moving():
     return tf.identity(v.moving_mean), tf.identity(v.moving_variance)

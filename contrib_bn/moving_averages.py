@@ -115,3 +115,33 @@ def _as_tensor(update):
   # A resource-variable assignment returns a variable-like handle; update
   # collections held plain tensors in TF1, and legacy code may rely on that.
   return tf.convert_to_tensor(update)
+
+
+def statistics_updater(moving_mean, moving_variance, mean, variance, decay,
+                       zero_debias, model):
+  """A callable building the two moving-statistics updates of a layer.
+
+  The zero-debias variables are created at once, outside whatever
+  conditional later calls the updater.
+
+  Args:
+    moving_mean: the moving-mean variable.
+    moving_variance: the moving-variance variable.
+    mean: the batch mean.
+    variance: the batch variance.
+    decay: the moving averages' decay.
+    zero_debias: whether to zero-debias the moving mean.
+    model: whether zero-debias variables join MODEL_VARIABLES.
+
+  Returns:
+    A function of no arguments returning `(update_mean, update_variance)`.
+  """
+  debias = None
+  if zero_debias:
+    debias = create_debias_variables(moving_mean, model=model)
+
+  def updates():
+    return (assign_moving_average(moving_mean, mean, decay, debias),
+            assign_moving_average(moving_variance, variance, decay))
+
+  return updates
