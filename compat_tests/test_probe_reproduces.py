@@ -1,0 +1,22 @@
+"""tests/data/tf1_bad_inputs.json is what TF 1.15.5 does with each bad input."""
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
+
+PROBE = os.path.join(ROOT, 'scripts', 'probe_bad_inputs.py')
+COMMITTED = os.path.join(ROOT, 'tests', 'data', 'tf1_bad_inputs.json')
+
+
+def test_probe_reproduces_committed_record(tmp_path):
+  out = str(tmp_path / 'probe.json')
+  subprocess.check_call([sys.executable, PROBE, '--out', out],
+                        stdout=subprocess.DEVNULL)
+  with open(out) as f:
+    fresh = json.load(f)
+  with open(COMMITTED) as f:
+    committed = json.load(f)
+  assert fresh['cases'] == committed['cases']
