@@ -69,7 +69,10 @@ def create_debias_variables(variable, model):
     collections.append(tf.compat.v1.GraphKeys.MODEL_VARIABLES)
   dtype = variable.dtype.base_dtype
   zeros = tf.compat.v1.zeros_initializer()
-  with tf.compat.v1.variable_scope(variable.op.name):
+  with tf.compat.v1.variable_scope(variable.op.name) as scope:
+    # Updated in place like the moving mean, so never partitioned. (TF 1.15
+    # inherited an enclosing partitioner here and failed to build.)
+    scope.set_partitioner(None)
     biased = tf.compat.v1.get_variable(
         _unique_short_name(constants.DEBIAS_BIASED), shape=variable.shape,
         dtype=dtype, initializer=zeros, trainable=False,

@@ -318,3 +318,24 @@ def test_zero_debias_name_collision_is_suffixed(tf, batch_norm, path):
     names = [v.op.name for v in tf.compat.v1.global_variables()]
   assert 'a/BatchNorm/a/BatchNorm/moving_mean/biased_1' in names
   assert 'a/BatchNorm/a/BatchNorm/moving_mean/local_step' in names
+
+
+@pytest.mark.parametrize('path', ['fused_r2', 'core_kernel', 'core_plain',
+                                  'moments_updates_none'])
+def test_outer_partitioner_spares_moving_statistics(tf, batch_norm, path):
+  rank = PATHS[path]['rank']
+  x = _data(SHAPES[rank], seed=10)
+  with tf.Graph().as_default():
+    partitioner = tf.compat.v1.fixed_size_partitioner(3)
+    with tf.compat.v1.variable_scope('p', partitioner=partitioner):
+      y = batch_norm(tf.constant(x), scale=True, **_kwargs(tf, path, x))
+    names = sorted(v.op.name for v in tf.compat.v1.global_variables())
+    with _session(tf) as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      out = sess.run(y)
+  assert 'p/BatchNorm/moving_mean' in names
+  assert 'p/BatchNorm/moving_variance' in names
+  assert 'p/BatchNorm/beta/part_0' in names
+  assert 'p/BatchNorm/gamma/part_2' in names
+  expected = _numpy_batch_norm(x, tuple(range(rank - 1)), 0.001)
+  np.testing.assert_allclose(out, expected, atol=OUTPUT_ATOL, rtol=0)
