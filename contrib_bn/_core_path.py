@@ -22,6 +22,18 @@ _PARAMETERS = (constants.GAMMA, constants.BETA, constants.MOVING_MEAN,
                constants.MOVING_VARIANCE)
 
 
+def uses_fused_kernel(path, rank, fused=None, renorm=False, adjustment=None):
+  """Whether the selected path runs `nn.fused_batch_norm`.
+
+  The fused path always does; the core-layer path does at rank 4 unless
+  `fused` is false or renorm or an adjustment needs the moments variant.
+  """
+  if path == constants.PATH_FUSED:
+    return True
+  return (path == constants.PATH_CORE and rank == 4 and
+          (fused is None or bool(fused)) and not renorm and adjustment is None)
+
+
 def core_batch_norm(inputs, args):
   """Builds the core-layer path; `args` holds `batch_norm`'s arguments."""
   nchw = args.data_format == constants.DATA_FORMAT_NCHW
@@ -37,8 +49,8 @@ def core_batch_norm(inputs, args):
     axis = 1 if nchw else ndims - 1
     if axis >= ndims:
       raise ValueError('Invalid axis: %d' % axis)
-    use_kernel = (args.fused and ndims == 4 and not args.renorm and
-                  args.adjustment is None)
+    use_kernel = uses_fused_kernel(constants.PATH_CORE, ndims, args.fused,
+                                   args.renorm, args.adjustment)
     channels = tf.compat.dimension_value(input_shape[axis])
     if channels is None:
       raise ValueError('Input has undefined `axis` dimension. Input shape: ',

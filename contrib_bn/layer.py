@@ -12,6 +12,8 @@ from contrib_bn.arg_scope import add_arg_scope
 
 _UPDATE_OPS = tf.compat.v1.GraphKeys.UPDATE_OPS
 
+uses_fused_kernel = _core_path.uses_fused_kernel
+
 
 def select_path(rank, fused=None, batch_weights=None, renorm=False,
                 adjustment=None, zero_debias_moving_mean=False,
@@ -55,10 +57,9 @@ def _check_tf1_wording(inputs, path, fused, renorm, adjustment,
   channels = tf.compat.dimension_value(shape[channel_axis])
   if channels is None:
     return
-  uses_kernel = path == constants.PATH_FUSED or (
-      path == constants.PATH_CORE and shape.ndims == 4 and
-      fused is not False and not renorm and adjustment is None)
-  tf1_errors.check_input_dtype(inputs.dtype, uses_kernel)
+  tf1_errors.check_input_dtype(
+      inputs.dtype,
+      uses_fused_kernel(path, shape.ndims, fused, renorm, adjustment))
   tf1_errors.check_initializer_sizes(param_initializers, channels)
 
 

@@ -87,10 +87,9 @@ class _Facts(object):
 
 
 def _uses_kernel(path, facts, fused, renorm, adjustment):
-  if path == constants.PATH_FUSED:
-    return True
-  return (path == constants.PATH_CORE and facts.rank == 4 and
-          (fused is None or bool(fused)) and not renorm and adjustment is None)
+  # Imported here: `layer` imports this module.
+  from contrib_bn import layer  # pylint: disable=g-import-not-at-top
+  return layer.uses_fused_kernel(path, facts.rank, fused, renorm, adjustment)
 
 
 def _tf1_raises(path, facts, args):

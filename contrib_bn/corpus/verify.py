@@ -53,8 +53,9 @@ def path_of(case):
       rank, kwargs.get('fused'), kwargs.get('batch_weights'),
       kwargs.get('renorm', False), kwargs.get('adjustment'),
       kwargs.get('zero_debias_moving_mean', False), updates)
-  if (path == 'core' and rank == 4 and kwargs.get('fused') is not False and
-      not kwargs.get('renorm') and kwargs.get('adjustment') is None):
+  if path == 'core' and layer.uses_fused_kernel(
+      path, rank, kwargs.get('fused'), kwargs.get('renorm', False),
+      kwargs.get('adjustment')):
     return 'core+kernel'
   return path
 
