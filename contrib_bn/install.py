@@ -189,6 +189,26 @@ def install():
     return namespace
 
 
+class _MissingContribFinder(object):
+  """Explains, on import, that a `tensorflow.contrib` module is not provided.
+
+  Without it `from tensorflow.contrib import slim` would fail with Python's
+  bare "No module named" instead of saying what contrib_bn provides.
+  """
+
+  def find_spec(self, fullname, path=None, target=None):
+    del path, target
+    if fullname.startswith('tensorflow.contrib.') and (
+        fullname not in sys.modules):
+      raise ModuleNotFoundError(
+          _missing_message('tf' + fullname[len('tensorflow'):]),
+          name=fullname)
+    return None
+
+
+_FINDER = _MissingContribFinder()
+
+
 def _register_modules(namespace):
   """Makes `from tensorflow.contrib.layers import batch_norm` importable.
 
@@ -204,6 +224,10 @@ def _register_modules(namespace):
   for name, module in entries.items():
     previous[name] = sys.modules.get(name, _ABSENT)
     sys.modules[name] = module
+  # The namespace is a package to the import system, so that submodules it
+  # lacks reach the finder below.
+  namespace.__path__ = []
+  sys.meta_path.insert(0, _FINDER)
   return previous
 
 
@@ -220,6 +244,8 @@ def uninstall():
       return
     namespace, patched, registered = _state
     _state = None
+    while _FINDER in sys.meta_path:
+      sys.meta_path.remove(_FINDER)
     for name, module in registered.items():
       if module is _ABSENT:
         sys.modules.pop(name, None)

@@ -96,7 +96,7 @@ def test_other_contrib_names_raise(access, path):
 def test_dunder_lookup_gets_plain_module_error():
   namespace = installer.install()
   with pytest.raises(AttributeError, match='has no attribute'):
-    namespace.__path__  # pylint: disable=pointless-statement
+    namespace.__wrapped__  # pylint: disable=pointless-statement
 
 
 @pytest.mark.parametrize('path, names', [
@@ -245,3 +245,16 @@ def test_import_statements_resolve_while_installed():
   installer.uninstall()
   with pytest.raises(ImportError):
     importlib.import_module('tensorflow.contrib.layers')
+
+
+def test_import_of_other_contrib_modules_explains():
+  installer.install()
+  try:
+    with pytest.raises(ImportError) as info:
+      importlib.import_module('tensorflow.contrib.slim')
+    assert 'contrib_bn provides only' in str(info.value)
+    assert 'tf.contrib.slim' in str(info.value)
+  finally:
+    installer.uninstall()
+  assert not any(type(f).__name__ == '_MissingContribFinder'
+                 for f in sys.meta_path)
