@@ -16,7 +16,6 @@ too, are loaded from their file paths instead.
 """
 
 import importlib
-import importlib.util
 import os
 import threading
 
@@ -31,19 +30,13 @@ if not tf.__version__.startswith('1.'):
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _load(name, *path):
-  spec = importlib.util.spec_from_file_location(name,
-                                                os.path.join(_REPO, *path))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
-cases = _load('arg_scope_cases', 'tests', 'arg_scope_cases.py')
+import arg_scope_cases as cases  # pylint: disable=g-import-not-at-top,wrong-import-position
+import module_loading  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # contrib_bn's implementation on this interpreter, which shows that the file
 # itself runs on Python 3.7.
-OURS = _load('contrib_bn_arg_scope', 'contrib_bn', 'arg_scope.py')
+OURS = module_loading.load_by_path(
+    'contrib_bn_arg_scope', os.path.join(_REPO, 'contrib_bn', 'arg_scope.py'))
 
 # The module that defines the public functions; it also holds
 # `arg_scope_func_key` and the global stack, which `tf.contrib.framework`
@@ -115,28 +108,11 @@ def test_tf1_undecorated_op_pops_enclosing_scope():
     assert op(0)['a'] == 1
 
 
-def _with_locals(x, a=1):
-  total = x + a
-  return total
-
-
-def _with_var_keywords(x, a=1, **kwargs):
-  return x, a, kwargs
-
-
-def _without_defaults(x, y):
-  return x, y
-
-
-def _with_keyword_only(x, *, a=1):
-  return x, a
-
-
 @pytest.mark.parametrize('func, tf1_result, contrib_bn_result', [
-    (_with_locals, (), ('a',)),
-    (_with_var_keywords, (), ('a',)),
-    (_without_defaults, ('x', 'y'), ()),
-    (_with_keyword_only, ('x',), ('a',)),
+    (cases.with_locals, (), ('a',)),
+    (cases.with_var_keywords, (), ('a',)),
+    (cases.without_defaults, ('x', 'y'), ()),
+    (cases.with_keyword_only, ('x',), ('a',)),
 ])
 def test_tf1_arg_scoped_arguments_miscounts(func, tf1_result,
                                             contrib_bn_result):

@@ -8,7 +8,6 @@ exactly as the uninterrupted run did (so the checkpoints hold everything the
 TF 2.x replay needs).
 """
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -17,6 +16,8 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+
+import module_loading
 
 from conftest import ROOT
 
@@ -33,19 +34,8 @@ REPRODUCE_TOLERANCE = 1e-6
 SUBPROCESS_TIMEOUT = 600
 
 
-def _load_recorder():
-  # Loaded once per process: the recorder defines absl flags at import, and
-  # defining them twice raises.
-  name = 'record_migration'
-  if name not in sys.modules:
-    spec = importlib.util.spec_from_file_location(name, RECORDER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.modules[name] = module
-  return sys.modules[name]
-
-
-recorder = _load_recorder()
+# Loaded once per process: the recorder defines absl flags at import.
+recorder = module_loading.load_by_path('record_migration', RECORDER)
 
 
 def _load_arrays(directory):

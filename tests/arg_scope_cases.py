@@ -344,3 +344,22 @@ def decorated_function_keeps_metadata(api):
   assert inspect.signature(decorated) == inspect.signature(layer)
   assert str(inspect.signature(decorated)) == (
       '(inputs, units, use_bias=True, name=None)')
+
+
+# Functions whose arg-scoped arguments TF 1.15 miscounted (it read them from
+# code-object offsets); both test trees check them.
+def with_locals(x, a=1):
+  total = x + a
+  return total
+
+
+def with_var_keywords(x, a=1, **kwargs):
+  return x, a, kwargs
+
+
+def without_defaults(x, y):
+  return x, y
+
+
+def with_keyword_only(x, *, a=1):
+  return x, a

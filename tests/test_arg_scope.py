@@ -79,33 +79,16 @@ def test_rejected_scope_leaves_enclosing_scope(bad_args, bad_kwargs, error):
   assert op(0)['a'] == 1
 
 
-def _with_locals(x, a=1):
-  total = x + a
-  return total
-
-
-def _with_var_keywords(x, a=1, **kwargs):
-  return x, a, kwargs
-
-
-def _without_defaults(x, y):
-  return x, y
-
-
-def _with_keyword_only(x, *, a=1):
-  return x, a
-
-
 def _with_everything(x, y=2, *args, a=1, b, **kwargs):
   unused = (args, kwargs)
   return x, y, a, b, unused
 
 
 @pytest.mark.parametrize('func, expected', [
-    (_with_locals, ('a',)),
-    (_with_var_keywords, ('a',)),
-    (_without_defaults, ()),
-    (_with_keyword_only, ('a',)),
+    (cases.with_locals, ('a',)),
+    (cases.with_var_keywords, ('a',)),
+    (cases.without_defaults, ()),
+    (cases.with_keyword_only, ('a',)),
     (_with_everything, ('y', 'a')),
 ])
 def test_arg_scoped_arguments_are_defaulted_parameters(func, expected):

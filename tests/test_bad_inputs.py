@@ -19,13 +19,14 @@ harmful probes and stands aside wherever TF 1.15 raised its own error, for the
 probes and for every case of the golden corpus.
 """
 
-import importlib.util
 import json
 import os
 import re
 
 import pytest
 import tensorflow as tf
+
+import module_loading
 
 from contrib_bn import batch_norm
 from contrib_bn import validation
@@ -37,16 +38,9 @@ _SCRIPT = os.path.join(_ROOT, 'scripts', 'probe_bad_inputs.py')
 _REFERENCE = os.path.join(_ROOT, 'tests', 'data', 'tf1_bad_inputs.json')
 
 
-def _load_probes():
-  # By path: `scripts/` is not a package, and the script must stay runnable
-  # on its own under Python 3.7 and TF 1.15.
-  spec = importlib.util.spec_from_file_location('probe_bad_inputs', _SCRIPT)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
-probes = _load_probes()
+# By path: `scripts/` is not a package, and the script must stay runnable
+# on its own under Python 3.7 and TF 1.15.
+probes = module_loading.load_by_path('probe_bad_inputs', _SCRIPT)
 with open(_REFERENCE) as _f:
   REFERENCE = json.load(_f)
 TF1 = REFERENCE['cases']

@@ -10,7 +10,6 @@ continue exactly as TF 1.15 did, through the same procedure
 (`record_migration.run`).
 """
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -20,6 +19,8 @@ import textwrap
 import numpy as np
 import pytest
 import tensorflow as tf
+
+import module_loading
 
 import contrib_bn
 
@@ -47,19 +48,8 @@ _ORIGINAL_IMPORT = 'import tensorflow as tf\n'
 _UPGRADED_IMPORT = 'import tensorflow.compat.v1 as tf\n'
 
 
-def _load_recorder():
-  # Loaded once per process: the recorder defines absl flags at import, and
-  # defining them twice raises.
-  name = 'record_migration'
-  if name not in sys.modules:
-    spec = importlib.util.spec_from_file_location(name, RECORDER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.modules[name] = module
-  return sys.modules[name]
-
-
-recorder = _load_recorder()
+# Loaded once per process: the recorder defines absl flags at import.
+recorder = module_loading.load_by_path('record_migration', RECORDER)
 
 
 @pytest.fixture
