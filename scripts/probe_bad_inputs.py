@@ -27,6 +27,7 @@ script, never edit it by hand.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -36,6 +37,18 @@ import zlib
 import numpy as np
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _load_harness():
+  # By path: importing the `contrib_bn` package itself would need TF 2.
+  path = os.path.join(_ROOT, 'contrib_bn', 'corpus', 'harness.py')
+  spec = importlib.util.spec_from_file_location('golden_harness', path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+harness = _load_harness()
 DEFAULT_OUT = os.path.join(_ROOT, 'tests', 'data', 'tf1_bad_inputs.json')
 REFERENCE_VERSION = '1.15.5'
 LEARNING_RATE = 0.1
@@ -632,16 +645,6 @@ def case_data(case, shape, dtype):
   return data.astype(dtype)
 
 
-def error_message(error):
-  """An error's message without TF 1.15's AutoGraph source trace."""
-  message = str(error)
-  if message.startswith('in converted code:'):
-    last = [line.strip() for line in message.splitlines() if line.strip()][-1]
-    prefix = type(error).__name__ + ': '
-    message = last[len(prefix):] if last.startswith(prefix) else last
-  return message
-
-
 def _round(values):
   out = []
   for v in np.asarray(values, dtype=np.float64).ravel():
@@ -758,7 +761,7 @@ def run_case(tf, batch_norm, case):
     except Exception as e:  # pylint: disable=broad-except
       record['outcome'] = 'build_error'
       record['error'] = {'type': type(e).__name__,
-                         'message': error_message(e), 'stage': stage}
+                         'message': harness.tf1_error_message(e), 'stage': stage}
       return record
     data = case_data(case, shape, probe.dtype)
     train_feed = dict(ctx.train_feed)

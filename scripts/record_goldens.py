@@ -50,20 +50,6 @@ cases_module = _load('golden_cases', os.path.join(_PACKAGE, 'corpus', 'cases.py'
 harness = _load('golden_harness', os.path.join(_PACKAGE, 'corpus', 'harness.py'))
 
 
-def _error_message(error):
-  """The message legacy code sees, without AutoGraph's source trace.
-
-  TF 1.15 wraps errors raised inside converted layer code in a trace that names
-  files of the local installation; the corpus keeps only the final message.
-  """
-  message = str(error)
-  if message.startswith('in converted code:'):
-    last = [line.strip() for line in message.splitlines() if line.strip()][-1]
-    prefix = type(error).__name__ + ': '
-    message = last[len(prefix):] if last.startswith(prefix) else last
-  return message
-
-
 def _is_nhwc_only_failure(error):
   return 'NHWC' in str(error)
 
@@ -77,7 +63,8 @@ def record_case(tf, case, checkpoint_prefix):
   try:
     built = harness.build(tf, batch_norm, case)
   except Exception as e:  # pylint: disable=broad-except
-    record['error'] = {'type': type(e).__name__, 'message': _error_message(e),
+    record['error'] = {'type': type(e).__name__,
+                       'message': harness.tf1_error_message(e),
                        'stage': 'build'}
     return record, arrays
   try:

@@ -22,6 +22,20 @@ _NCHW_TO_NHWC = {4: [0, 2, 3, 1]}
 _NHWC_TO_NCHW = {4: [0, 3, 1, 2]}
 
 
+def tf1_error_message(error):
+  """The message legacy code sees, without AutoGraph's source trace.
+
+  TF 1.15 wraps errors raised inside converted layer code in a trace that names
+  files of the local installation; recordings keep only the final message.
+  """
+  message = str(error)
+  if message.startswith('in converted code:'):
+    last = [line.strip() for line in message.splitlines() if line.strip()][-1]
+    prefix = type(error).__name__ + ': '
+    message = last[len(prefix):] if last.startswith(prefix) else last
+  return message
+
+
 def case_data(case):
   """Deterministic input and loss-target arrays of a case."""
   rng = np.random.RandomState(zlib.crc32(case['id'].encode('utf-8')))
