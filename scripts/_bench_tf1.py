@@ -220,29 +220,31 @@ class StepGraph(object):
     self.session.close()
 
 
-def peak_rss_kib():
-  """Peak resident set size of this process in KiB (VmHWM on Linux)."""
+def _proc_status_kib(field):
+  """A `/proc/self/status` memory field in KiB, or None where unavailable."""
   try:
     with open('/proc/self/status') as status:
       for line in status:
-        if line.startswith('VmHWM:'):
+        if line.startswith(field + ':'):
           return int(line.split()[1])
   except OSError:
     pass
+  return None
+
+
+def peak_rss_kib():
+  """Peak resident set size of this process in KiB (VmHWM on Linux)."""
+  peak = _proc_status_kib('VmHWM')
+  if peak is not None:
+    return peak
   import resource  # pylint: disable=g-import-not-at-top
   return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def current_rss_kib():
   """Current resident set size in KiB, or the peak where /proc is missing."""
-  try:
-    with open('/proc/self/status') as status:
-      for line in status:
-        if line.startswith('VmRSS:'):
-          return int(line.split()[1])
-  except OSError:
-    pass
-  return peak_rss_kib()
+  current = _proc_status_kib('VmRSS')
+  return current if current is not None else peak_rss_kib()
 
 
 def reset_peak_rss():
