@@ -49,13 +49,17 @@ def _check_predicate(pred):
                      (rank, name, shape, shape))
 
 
-def smart_cond(pred, true_fn, false_fn):
-  """`true_fn()` or `false_fn()` when `pred` is static, else `tf.cond`."""
-  value = static_value(pred)
+def _cond(value, pred, true_fn, false_fn):
+  """`true_fn()` or `false_fn()` for a static `value`, else `tf.cond`."""
   if value is not None:
     return true_fn() if value else false_fn()
   _check_predicate(pred)
   return tf.compat.v1.cond(pred, true_fn, false_fn)
+
+
+def smart_cond(pred, true_fn, false_fn):
+  """`true_fn()` or `false_fn()` when `pred` is static, else `tf.cond`."""
+  return _cond(static_value(pred), pred, true_fn, false_fn)
 
 
 def layer_static_value(pred):
@@ -75,11 +79,8 @@ def layer_static_value(pred):
 
 
 def layer_smart_cond(pred, true_fn, false_fn):
-  value = layer_static_value(pred)
-  if value is not None:
-    return true_fn() if value else false_fn()
-  _check_predicate(pred)
-  return tf.compat.v1.cond(pred, true_fn, false_fn)
+  """`smart_cond` under the core layer's rules for static values."""
+  return _cond(layer_static_value(pred), pred, true_fn, false_fn)
 
 
 def tf1_conversion_message(dtype_name, value):
