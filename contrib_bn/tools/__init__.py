@@ -1,0 +1,1 @@
+"""Tools built on the layer: model files, export, regression harness, scanner."""
