@@ -13,6 +13,8 @@ from contrib_bn.install import install
 from contrib_bn.install import uninstall
 from contrib_bn.layer import batch_norm
 from contrib_bn.layer import select_path
+from contrib_bn.tools.update_ops import check_update_ops
+from contrib_bn.tools.update_ops import warn_on_unwired_updates
 
 __version__ = '0.1.0'
 
@@ -20,9 +22,11 @@ __all__ = [
     'add_arg_scope',
     'arg_scope',
     'batch_norm',
+    'check_update_ops',
     'current_arg_scope',
     'has_arg_scope',
     'install',
     'select_path',
     'uninstall',
+    'warn_on_unwired_updates',
 ]
