@@ -3,6 +3,8 @@
   python -m contrib_bn verify [--goldens DIR] [--filter RE]
   python -m contrib_bn inspect CHECKPOINT [--graph MODULE:CALLABLE] ...
   python -m contrib_bn export-keras CHECKPOINT --scope SCOPE --output F.keras
+  python -m contrib_bn scan PATH... [--json]
+  python -m contrib_bn regress record|compare|setup-tf1 ...
 """
 
 import argparse
@@ -20,7 +22,14 @@ def main(argv=None):
                       help='only case ids matching this regular expression')
   from contrib_bn import checkpoint_cli  # pylint: disable=g-import-not-at-top
   checkpoint_cli.register(commands)
+  # Tool modules register themselves and set `func`.
+  from contrib_bn.tools import regress  # pylint: disable=g-import-not-at-top
+  from contrib_bn.tools import scan  # pylint: disable=g-import-not-at-top
+  regress.register(commands)
+  scan.register(commands)
   args = parser.parse_args(argv)
+  if getattr(args, 'func', None) is not None:
+    return args.func(args)
   if args.command in checkpoint_cli.COMMANDS:
     return checkpoint_cli.run(args)
   if args.command == 'verify':
