@@ -86,6 +86,11 @@ def register(subparsers):
                        help='also write a self-contained HTML report')
   compare.add_argument('--json', action='store_true',
                        help='print the result as JSON instead of a table')
+  compare.add_argument(
+      '--control-flow-v2', action='store_true',
+      help='build tf.cond/tf.while_loop with TF 2 control flow (the default '
+      'in a TF 2 process unless tf.disable_v2_behavior() is called) instead '
+      'of the TF 1.15 kind; cause hints are weaker then')
   compare.set_defaults(func=run_compare)
 
   setup = commands.add_parser(
@@ -134,7 +139,8 @@ def run_compare(args):
     sys.stderr.flush()
 
   try:
-    result = compare.compare_recording(args.target, args.directory, progress)
+    result = compare.compare_recording(args.target, args.directory, progress,
+                                       args.control_flow_v2)
   except (compare.RecordingError, model_file.ModelFileError,
           runner.InputError) as e:
     return _error(str(e))

@@ -193,6 +193,10 @@ def _compare_arrays(tf1, tf2, ulp, skip_prefixes=('initial/',)):
   return entries, problems
 
 
+def _numbers(values):
+  return '[%s]' % ', '.join('%.6g' % v for v in values)
+
+
 def _layer_hints(scope, tf1_layer, tf2_layer, tf1, tf2, steps):
   """Likely causes for one diverging batch-norm layer."""
   hints = []
@@ -202,17 +206,25 @@ def _layer_hints(scope, tf1_layer, tf2_layer, tf1, tf2, steps):
     hints.append('dtype: %s outputs %s on TF 1.15 and %s on TF 2' % (
         scope, tf1_layer['dtype'], tf2_layer['dtype']))
   if bool(tf1_layer['fused_kernels']) != bool(tf2_layer['fused_kernels']):
-    hints.append('path: TF 1.15 ran %s, contrib_bn ran %s (check fused=, '
-                 'renorm=, zero_debias_moving_mean=, updates_collections=)' % (
+    hints.append('path: %s: TF 1.15 ran %s, contrib_bn ran %s (check '
+                 'fused=, renorm=, zero_debias_moving_mean=, '
+                 'updates_collections=)' % (
+                     scope,
                      'the fused kernel' if tf1_layer['fused_kernels'] else
                      'the non-fused ops',
                      'the fused kernel' if tf2_layer['fused_kernels'] else
                      'the non-fused ops'))
   elif tf1_layer['fused_epsilons'] != tf2_layer['fused_epsilons']:
-    hints.append('epsilon floor: the fused kernel used epsilon %s on TF 1.15 '
-                 'and %s on TF 2 (TF 1.15 raises epsilon to at least '
-                 '1.001e-5 there)' % (tf1_layer['fused_epsilons'],
-                                      tf2_layer['fused_epsilons']))
+    floor = 1.001e-5
+    at_floor = any(abs(e - floor) < 1e-9 for e in
+                   tf1_layer['fused_epsilons'] + tf2_layer['fused_epsilons'])
+    hints.append('%s: the fused kernel of %s used epsilon %s on TF 1.15 and %s '
+                 'on TF 2%s' % (
+                     'epsilon floor' if at_floor else 'epsilon', scope,
+                     _numbers(tf1_layer['fused_epsilons']),
+                     _numbers(tf2_layer['fused_epsilons']),
+                     ' (TF 1.15 raises epsilon to at least 1.001e-5 there)'
+                     if at_floor else ''))
   only1 = sorted(set(tf1_layer['scalar_constants']) -
                  set(tf2_layer['scalar_constants']))
   only2 = sorted(set(tf2_layer['scalar_constants']) -
@@ -220,8 +232,7 @@ def _layer_hints(scope, tf1_layer, tf2_layer, tf1, tf2, steps):
   if only1 or only2:
     hints.append('arguments: scalar constants of %s differ, TF 1.15 only %s, '
                  'TF 2 only %s (epsilon, decay or renorm clipping?)' % (
-                     scope, ['%.6g' % v for v in only1],
-                     ['%.6g' % v for v in only2]))
+                     scope, _numbers(only1), _numbers(only2)))
   mean_key = 'moving/%s/moving_mean' % scope
   var_key = 'moving/%s/moving_variance' % scope
   if steps >= 2:
@@ -282,13 +293,44 @@ def _global_hints(result_entries, unwired):
   return hints
 
 
-def compare_recording(target, directory, progress=None):
+class _ControlFlow(object):
+  """Builds with v1 (TF 1.15's) or v2 control flow, then restores."""
+
+  def __init__(self, v2):
+    self.v2 = v2
+
+  def __enter__(self):
+    self.was_v2 = tf.compat.v1.control_flow_v2_enabled()
+    if self.v2:
+      tf.compat.v1.enable_control_flow_v2()
+    else:
+      tf.compat.v1.disable_control_flow_v2()
+
+  def __exit__(self, *exc_info):
+    if self.was_v2:
+      tf.compat.v1.enable_control_flow_v2()
+    else:
+      tf.compat.v1.disable_control_flow_v2()
+    return False
+
+
+def _build(target, control_flow_v2):
+  with _ControlFlow(control_flow_v2):
+    return model_file.build(target)
+
+
+def compare_recording(target, directory, progress=None,
+                      control_flow_v2=False):
   """Runs the model on TF 2.x with contrib_bn and compares with a recording.
 
   Args:
     target: 'FILE.py:FUNCTION', the file the recording was made from.
     directory: the recording directory.
     progress: callable(str) or None.
+    control_flow_v2: build `tf.cond`/`tf.while_loop` as TF 2 does by default
+      (function-bodied ops) instead of as TF 1.15 did. The numerics are
+      compared either way; the likely-cause hints read the layers' kernels
+      and constants, which v2 control flow hides in function bodies.
 
   Returns:
     A `Result`.
@@ -311,7 +353,7 @@ def compare_recording(target, directory, progress=None):
   steps = identity['steps']
   say('building %s with TensorFlow %s and contrib_bn' % (target,
                                                           tf.__version__))
-  model = model_file.build(target)
+  model = _build(target, control_flow_v2)
   specs = runner.input_specs(model, runner.parse_input_shapes(
       ['%s=%s' % (n, ','.join(map(str, s)))
        for n, s in identity['input_shapes'].items()]))
@@ -357,7 +399,7 @@ def compare_recording(target, directory, progress=None):
   checkpoint = os.path.join(directory, 'checkpoint', 'model')
   if os.path.isfile(checkpoint + '.index'):
     say('restoring the TF 1.15 checkpoint for inference')
-    restored_model = model_file.build(target)
+    restored_model = _build(target, control_flow_v2)
     restored_layers = runner.find_layers(tf, restored_model.graph,
                                          graph_layers)
     try:

@@ -21,6 +21,10 @@ RECORDER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         'record_tf1.py')
 
 
+_TF2_ENVIRONMENT = ('TF2_BEHAVIOR', 'TPU_ML_PLATFORM',
+                    'TPU_ML_PLATFORM_VERSION')
+
+
 class RecordError(RuntimeError):
   """Recording failed; the message says why (and what to do)."""
 
@@ -137,6 +141,11 @@ def record(target, out, tf1_python, steps, seed, input_shapes=(),
   }
   env = dict(os.environ)
   env.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  # Importing TF 2 sets TF2_BEHAVIOR=1 in this process; inherited, it would
+  # switch TF 1.15 to resource variables and v2 control flow, which is not
+  # how the user's TF1 program ran.
+  for name in _TF2_ENVIRONMENT:
+    env.pop(name, None)
   try:
     process = subprocess.Popen(
         [tf1_python, RECORDER, json.dumps(options)], stdout=subprocess.PIPE,

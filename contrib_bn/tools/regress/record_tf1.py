@@ -86,8 +86,6 @@ def record(options):
   _progress('%d batch-norm layer(s): %s' % (
       len(layers), ', '.join(s for s, _, _, _ in layers) or '(none)'))
   os.makedirs(os.path.join(out, 'checkpoint'))
-  with model.graph.as_default():
-    tf.compat.v1.set_random_seed(options['seed'])
   _progress('run 1/2 (as initialized)')
   arrays, structure = runner.execute(
       tf, model, layers, inputs, steps, progress=_progress,
