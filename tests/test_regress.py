@@ -156,6 +156,31 @@ def test_injected_divergence_names_the_layer(divergent_recording, workdir,
       'regress: DIVERGED: first at layer dense2/BatchNorm at step 0')
 
 
+@pytest.mark.parametrize('variant, first, hint', [
+    # No UPDATE_OPS block on TF 2: training outputs agree at first, the
+    # moving statistics stop moving.
+    ('unwired', ('moving', 'dense1/BatchNorm/moving_mean', 1),
+     'update ops not run: dense1/BatchNorm moving statistics changed on TF '
+     '1.15 but stayed at their initial values on TF 2'),
+    # is_training wired to a constant True on TF 2: every training step
+    # agrees, inference does not.
+    ('static_training', ('inference layer', 'dense1/BatchNorm', None),
+     'is_training wiring or moving statistics: every training step agrees '
+     'but inference does not'),
+])
+def test_planted_mistakes_get_their_likely_cause(tf1_style_recording,
+                                                monkeypatch, variant, first,
+                                                hint):
+  # The same recording of `build`; only the TF 2 side changes.
+  monkeypatch.setenv('REGRESS_TEST_VARIANT', variant)
+  result = compare.compare_recording(TF1_STYLE, tf1_style_recording[0])
+  assert not result.ok
+  assert (result.first.group, result.first.name, result.first.step) == first
+  assert any(h.startswith(hint) for h in result.hints), result.hints
+  if variant == 'unwired':
+    assert result.unwired == ['dense1/BatchNorm', 'dense2/BatchNorm']
+
+
 def _screenshot(html_path, png_path):
   profile = tempfile.mkdtemp(prefix='chromium-profile-')
   try:

@@ -4,8 +4,14 @@
 the harness makes this file run unchanged on TF 1.15 and on TF 2 with
 contrib_bn. `build_divergent` is the same model with one planted difference:
 on TensorFlow 2 its second batch-norm layer uses another epsilon, the kind of
-silent change a hand migration makes.
+silent change a hand migration makes. On TensorFlow 2 only, the environment
+variable REGRESS_TEST_VARIANT plants other mistakes into `build` without
+changing this file (so a recording of `build` stays valid): 'unwired' drops
+the UPDATE_OPS block, 'static_training' wires a constant is_training=True
+into the layers instead of the placeholder.
 """
+
+import os
 
 import tensorflow as tf
 
@@ -14,12 +20,13 @@ BATCH = 8
 EPSILON = 0.001
 
 
-def _model(second_epsilon):
+def _model(second_epsilon, variant=None):
   x = tf.placeholder(tf.float32, [BATCH, FEATURES], name='x')
   target = tf.placeholder(tf.float32, [BATCH, 1], name='target')
   is_training = tf.placeholder_with_default(True, [], name='is_training')
+  mode = True if variant == 'static_training' else is_training
   with tf.contrib.framework.arg_scope([tf.contrib.layers.batch_norm],
-                                      is_training=is_training, decay=0.8):
+                                      is_training=mode, decay=0.8):
     with tf.variable_scope('dense1'):
       w1 = tf.get_variable('w', [FEATURES, 5],
                            initializer=tf.truncated_normal_initializer(
@@ -37,14 +44,19 @@ def _model(second_epsilon):
     w3 = tf.get_variable('w', [4, 1])
     y = tf.matmul(h, w3)
   loss = tf.reduce_mean(tf.square(y - target))
-  with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+  updates = [] if variant == 'unwired' else tf.get_collection(
+      tf.GraphKeys.UPDATE_OPS)
+  with tf.control_dependencies(updates):
     train_op = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
   return {'inputs': {'x': x, 'target': target}, 'outputs': {'y': y},
           'loss': loss, 'train_op': train_op, 'is_training': is_training}
 
 
 def build():
-  return _model(EPSILON)
+  variant = None
+  if not tf.__version__.startswith('1.'):
+    variant = os.environ.get('REGRESS_TEST_VARIANT')
+  return _model(EPSILON, variant)
 
 
 def build_divergent():
