@@ -33,9 +33,12 @@ SCALE_FLOOR = corpus_compare.SCALE_FLOOR
 # Ten such roundings is a generous allowance that a wrong formula (epsilon,
 # decay, Bessel correction, path) still exceeds by orders of magnitude.
 SENSITIVITY_MARGIN = 10.0
-# How close the ratio of two updates of the moving variance must be to
-# n/(n-1) to name Bessel's correction: float32 rounding of the updates only.
-BESSEL_RATIO_TOLERANCE = 1e-3
+# How closely the per-channel (1 - decay) implied by an n/(n-1) scaling must
+# agree to name Bessel's correction: float32 rounding of small updates only.
+BESSEL_RATIO_TOLERANCE = 1e-2
+# Relative difference of first updates below which they count as equal:
+# float32 rounding of an update of size ~1e-3 stays far below it.
+UPDATE_RATIO_TOLERANCE = 1e-3
 
 
 class RecordingError(ValueError):
@@ -234,10 +237,10 @@ def _layer_hints(scope, tf1_layer, tf2_layer, tf1, tf2, steps):
                  'TF 2 only %s (epsilon, decay or renorm clipping?)' % (
                      scope, _numbers(only1), _numbers(only2)))
   mean_key = 'moving/%s/moving_mean' % scope
-  var_key = 'moving/%s/moving_variance' % scope
   if steps >= 2:
     m0 = 'step0/' + mean_key
     last = 'step%d/' % (steps - 1)
+    moved1 = moved2 = True
     if m0 in tf1 and last + mean_key in tf1 and last + mean_key in tf2:
       moved1 = not np.array_equal(tf1[m0], tf1[last + mean_key])
       moved2 = not np.array_equal(tf2[m0], tf2[last + mean_key])
@@ -247,33 +250,58 @@ def _layer_hints(scope, tf1_layer, tf2_layer, tf1, tf2, steps):
       elif moved2 and not moved1:
         hints.append('update ops: %s moving statistics stayed on TF 1.15 but '
                      'changed on TF 2' % scope)
-    v0, v1 = 'step0/' + var_key, 'step1/' + var_key
-    if all(k in tf1 and k in tf2 for k in (v0, v1)):
-      delta1 = tf1[v1].astype(np.float64) - tf1[v0]
-      delta2 = tf2[v1].astype(np.float64) - tf2[v0]
-      usable = np.abs(delta1) > 1e-6
-      if np.any(usable):
-        ratio = float(np.median(delta2[usable] / delta1[usable]))
-        m = tf1['step0/' + mean_key].size
-        output_key = 'step0/layer/' + scope
-        if output_key in tf1 and m:
-          n = tf1[output_key].size // m
-          if n > 1:
-            for bessel in (n / (n - 1.0), (n - 1.0) / n):
-              if abs(ratio / bessel - 1.0) < BESSEL_RATIO_TOLERANCE:
-                hints.append(
-                    'Bessel correction: the first moving-variance update of '
-                    '%s differs by %.6g = %s, the n/(n-1) factor of the '
-                    'fused kernel (n=%d)' % (
-                        scope, ratio, 'n/(n-1)' if ratio > 1 else '(n-1)/n',
-                        n))
-                break
-        if not any(h.startswith('Bessel') for h in hints) and (
-            abs(ratio - 1.0) > 1e-3):
-          hints.append('decay: the first moving-variance update of %s is %.4g '
-                       'times the TF 1.15 one (decay or momentum differs?)' %
-                       (scope, ratio))
+    if moved1 and moved2:
+      hints.extend(_update_hints(scope, tf1, tf2))
   return hints
+
+
+def _update_hints(scope, tf1, tf2):
+  """Decay and Bessel-correction hints from the first moving-average update.
+
+  An update moves a statistic by c * (batch value - old) with c = 1 - decay.
+  Both sides start from the same old values and, at step 0, see the same
+  batch. Equal decays give equal moving-mean updates. With equal decays, a
+  batch variance scaled by f = n/(n-1) on one side fits one common c for
+  every channel: c = (d2 - f d1) / (old (f - 1)).
+  """
+  keys = {}
+  for statistic in ('moving_mean', 'moving_variance'):
+    key = 'moving/%s/%s' % (scope, statistic)
+    if not all('step%d/%s' % (i, key) in run for i in (0, 1)
+               for run in (tf1, tf2)):
+      return []
+    keys[statistic] = key
+  old_mean = tf1['step0/' + keys['moving_mean']].astype(np.float64)
+  dm1 = tf1['step1/' + keys['moving_mean']] - old_mean
+  dm2 = tf2['step1/' + keys['moving_mean']] - old_mean
+  usable = np.abs(dm1) > 1e-6
+  if np.any(usable):
+    ratio = float(np.median(dm2[usable] / dm1[usable]))
+    if abs(ratio - 1.0) > UPDATE_RATIO_TOLERANCE:
+      return ['decay: the first moving-mean update of %s is %.4g times the '
+              'TF 1.15 one, so (1 - decay) differs by that factor' %
+              (scope, ratio)]
+  old = tf1['step0/' + keys['moving_variance']].astype(np.float64)
+  d1 = tf1['step1/' + keys['moving_variance']] - old
+  d2 = tf2['step1/' + keys['moving_variance']] - old
+  if np.allclose(d1, d2, rtol=UPDATE_RATIO_TOLERANCE, atol=1e-7):
+    return []
+  output_key = 'step0/layer/' + scope
+  if output_key not in tf1 or not old.size or np.any(old == 0.0):
+    return []
+  n = tf1[output_key].size // old.size
+  if n < 2:
+    return []
+  for f, name in ((n / (n - 1.0), 'n/(n-1)'), ((n - 1.0) / n, '(n-1)/n')):
+    c = (d2 - f * d1) / (old * (f - 1.0))
+    if np.all(c > 0.0) and np.all(c < 1.0) and (
+        np.ptp(c) <= BESSEL_RATIO_TOLERANCE * np.max(c)):
+      return ['Bessel correction: the first moving-variance update of %s '
+              'fits a batch variance scaled by %s (n=%d) on TF 2, as the '
+              'fused kernel does; the moving-mean update agrees' %
+              (scope, name, n)]
+  return ['variance: the moving-mean update of %s agrees but the '
+          'moving-variance update differs' % scope]
 
 
 def _global_hints(result_entries, unwired):
