@@ -12,19 +12,24 @@ from contrib_bn.tools import update_ops
 tf1 = tf.compat.v1
 
 
-@pytest.fixture(params=['control_flow_v1', 'control_flow_v2'])
-def control_flow(request):
-  """Runs a test under both while-loop implementations, then restores."""
-  was_v2 = tf1.control_flow_v2_enabled()
-  if request.param == 'control_flow_v2':
-    tf1.enable_control_flow_v2()
-  else:
-    tf1.disable_control_flow_v2()
-  yield request.param
-  if was_v2:
-    tf1.enable_control_flow_v2()
-  else:
-    tf1.disable_control_flow_v2()
+class _ControlFlow(object):
+  """Builds under one while-loop implementation, then restores the other."""
+
+  def __init__(self, version):
+    self.version = version
+
+  def __enter__(self):
+    self.was_v2 = tf1.control_flow_v2_enabled()
+    if self.version == 'v2':
+      tf1.enable_control_flow_v2()
+    else:
+      tf1.disable_control_flow_v2()
+
+  def __exit__(self, *exc_info):
+    if self.was_v2:
+      tf1.enable_control_flow_v2()
+    else:
+      tf1.disable_control_flow_v2()
 
 
 def _bn(x, scope, **kwargs):
@@ -82,9 +87,16 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize('mistake', sorted(CASES))
-def test_check_update_ops_names_unwired_layers(mistake, control_flow):
-  with tf.Graph().as_default():
+# Loops are built differently by control flow v1 (Enter/Exit ops in the
+# graph) and v2 (a function-bodied While op); both are checked.
+_LOOPS = ('map_fn', 'while_loop', 'while_loop_inline')
+
+
+@pytest.mark.parametrize('mistake, flow', [
+    (m, f) for m in sorted(CASES)
+    for f in (('v1', 'v2') if m in _LOOPS else ('v1',))])
+def test_check_update_ops_names_unwired_layers(mistake, flow):
+  with tf.Graph().as_default(), _ControlFlow(flow):
     train_op, means = _build(mistake)
     found = contrib_bn.check_update_ops(train_op)
     expected = CASES[mistake]
