@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 from conftest import ROOT
+from conftest import compare
 
 PROBE = os.path.join(ROOT, 'scripts', 'probe_bad_inputs.py')
 COMMITTED = os.path.join(ROOT, 'tests', 'data', 'tf1_bad_inputs.json')
@@ -19,4 +20,8 @@ def test_probe_reproduces_committed_record(tmp_path):
     fresh = json.load(f)
   with open(COMMITTED) as f:
     committed = json.load(f)
-  assert fresh['cases'] == committed['cases']
+  # Observations such as correlations come from BLAS and TF's CPU kernels,
+  # which may round differently on another processor; outcomes, error
+  # messages and harm verdicts must be identical.
+  problems = compare.record_differences(committed['cases'], fresh['cases'])
+  assert not problems, '\n'.join(problems[:20])

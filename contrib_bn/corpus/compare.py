@@ -15,6 +15,18 @@ FLOAT64_RTOL = 1e-9
 # so near-zero gradients do not turn rounding noise into a relative failure.
 SCALE_FLOOR = 1.0
 
+# A recording made again by the same TF release on another processor: BLAS,
+# oneDNN and Eigen pick kernels by CPU feature, so reductions may round
+# differently in the last bits (a float64 correlation moved from ...465 to
+# ...475 between two machines). 1e-6 of max(1, |value|) absorbs that by six
+# orders of magnitude and still fails a real change, such as 1e-4 relative on
+# a statistic. Bit-identity is required only within one machine
+# (`record_goldens.py --check_determinism`).
+REPRODUCE_RTOL = 1e-6
+# Half-precision arrays are rounded from wider intermediates, so a last-bit
+# difference there can flip one rounding: two ULPs of the array's own dtype.
+REPRODUCE_LOW_PRECISION_ULPS = 2
+
 _RTOL = {'float16': FLOAT16_RTOL, 'bfloat16': FLOAT16_RTOL,
          'float32': FLOAT32_RTOL, 'float64': FLOAT64_RTOL}
 _INPUT_KEYS = ('input', 'target')
@@ -96,3 +108,72 @@ class Comparison(object):
       if expected.get(key) != actual.get(key):
         self.problem('structure %s: contrib_bn %r, TF1 %r' % (
             key, actual.get(key), expected.get(key)))
+
+
+def reproduce_tolerance(expected, rtol=REPRODUCE_RTOL):
+  """Absolute tolerance for re-recording `expected` on another processor."""
+  expected = np.asarray(expected)
+  if expected.dtype.kind == 'f' and expected.dtype.itemsize < 4:
+    rtol = max(rtol, REPRODUCE_LOW_PRECISION_ULPS *
+               float(np.finfo(expected.dtype).eps))
+  values = expected.astype(np.float64)
+  finite = values[np.isfinite(values)]
+  return rtol * max(float(np.max(np.abs(finite), initial=0.0)), SCALE_FLOOR)
+
+
+def record_differences(expected, actual, rtol=REPRODUCE_RTOL, path=''):
+  """Differences between two JSON records, floats compared with a tolerance.
+
+  Strings, ints, bools, None, dict keys and list lengths must be equal; a
+  float (or an int beside a float) may differ by `rtol` of max(1, |expected|).
+  NaN equals NaN and infinities must match exactly.
+
+  Args:
+    expected: the committed record (parsed JSON).
+    actual: the fresh record.
+    rtol: relative tolerance for floats.
+    path: where in the record this is, for messages.
+
+  Returns:
+    A list of human-readable differences; empty when the records agree.
+  """
+  here = path or '<record>'
+  numbers = (int, float)
+  if (isinstance(expected, float) or isinstance(actual, float)) and (
+      isinstance(expected, numbers) and isinstance(actual, numbers) and
+      not isinstance(expected, bool) and not isinstance(actual, bool)):
+    e, a = float(expected), float(actual)
+    if np.isnan(e) or np.isnan(a):
+      same = np.isnan(e) and np.isnan(a)
+    elif np.isinf(e) or np.isinf(a):
+      same = e == a
+    else:
+      same = abs(e - a) <= rtol * max(abs(e), SCALE_FLOOR)
+    return [] if same else ['%s: %r, recorded %r' % (here, actual, expected)]
+  if type(expected) is not type(actual):
+    return ['%s: %s %r, recorded %s %r' % (
+        here, type(actual).__name__, actual, type(expected).__name__,
+        expected)]
+  if isinstance(expected, dict):
+    problems = []
+    for key in sorted(set(expected) | set(actual), key=str):
+      where = '%s/%s' % (path, key)
+      if key not in actual:
+        problems.append('%s: missing' % where)
+      elif key not in expected:
+        problems.append('%s: not in the recording' % where)
+      else:
+        problems.extend(
+            record_differences(expected[key], actual[key], rtol, where))
+    return problems
+  if isinstance(expected, list):
+    if len(expected) != len(actual):
+      return ['%s: %d items, recorded %d' % (here, len(actual),
+                                             len(expected))]
+    problems = []
+    for index, (e, a) in enumerate(zip(expected, actual)):
+      problems.extend(
+          record_differences(e, a, rtol, '%s[%d]' % (path, index)))
+    return problems
+  return [] if expected == actual else [
+      '%s: %r, recorded %r' % (here, actual, expected)]
