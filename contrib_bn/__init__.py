@@ -5,7 +5,12 @@ its arguments, variable names, collections, numerics and errors, so legacy
 TF1 models and checkpoints run on current TensorFlow.
 """
 
-from contrib_bn.arg_scope import add_arg_scope
+from contrib_bn import _quiet_startup
+
+if _quiet_startup.invoked_as_cli():
+  _quiet_startup.load_tensorflow_quietly()
+
+from contrib_bn.arg_scope import add_arg_scope  # pylint: disable=g-import-not-at-top,wrong-import-position
 from contrib_bn.arg_scope import arg_scope
 from contrib_bn.arg_scope import current_arg_scope
 from contrib_bn.arg_scope import has_arg_scope
