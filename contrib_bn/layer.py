@@ -6,9 +6,8 @@ from contrib_bn import _core_path
 from contrib_bn import _fused_path
 from contrib_bn import _moments_path
 from contrib_bn import constants
-from contrib_bn import tf1_errors
+from contrib_bn import _tf1_errors
 from contrib_bn import validation
-from contrib_bn.arg_scope import add_arg_scope
 
 _UPDATE_OPS = tf.compat.v1.GraphKeys.UPDATE_OPS
 
@@ -57,10 +56,10 @@ def _check_tf1_wording(inputs, path, fused, renorm, adjustment,
   channels = tf.compat.dimension_value(shape[channel_axis])
   if channels is None:
     return
-  tf1_errors.check_input_dtype(
+  _tf1_errors.check_input_dtype(
       inputs.dtype,
       uses_fused_kernel(path, shape.ndims, fused, renorm, adjustment))
-  tf1_errors.check_initializer_sizes(param_initializers, channels)
+  _tf1_errors.check_initializer_sizes(param_initializers, channels)
 
 
 class _Arguments(object):
@@ -77,7 +76,6 @@ _BUILDERS = {
 }
 
 
-@add_arg_scope
 def batch_norm(inputs,
                decay=0.999,
                center=True,

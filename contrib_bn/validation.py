@@ -5,7 +5,7 @@ arguments and then ignored them (a misspelt `param_initializers` key), broke
 at run time, or corrupted the model (a `decay` above 1, a string 'False' that
 Python reads as true). `validate_arguments` refuses those while the graph is
 built, with a `ValueError` or `TypeError` that names the argument and the
-value. `scripts/probe_bad_inputs.py` records what TF 1.15 did with each of
+value. `contrib_bn/conformance/bad_inputs.py` records what TF 1.15 did with each of
 them (`tests/data/tf1_bad_inputs.json`).
 
 Each check only covers a value TF 1.15 accepted, so a single bad argument is
@@ -17,10 +17,6 @@ lets the layer raise TF 1.15's exact error, even if another argument is also
 bad. The errors TF 1.15 raised only while creating variables (reusing a scope
 that does not exist, a mis-shaped initializer) are not foreseen: combined
 with a second, harmful argument, our error comes first.
-
-`validate_checkpoint` refuses a checkpoint whose variables do not fit the
-graph, which `tf.compat.v1.train.Saver` no longer does for a mis-shaped
-resource variable.
 """
 
 import math
@@ -355,49 +351,3 @@ def validate_arguments(inputs, path=None, decay=0.999, center=True,
   _check_renorm_clipping(args, path)
   _check_param_dicts(args, facts)
   _check_batch_weights(args)
-
-
-def validate_checkpoint(checkpoint, var_list=None):
-  """Refuses a checkpoint whose variables do not fit the graph's variables.
-
-  `tf.compat.v1.train.Saver.restore` names a variable missing from the
-  checkpoint, but with resource variables (TF 2.x's default) it silently
-  restores a value of another shape: the variable takes the checkpoint's
-  shape and the layer computes garbage, or fails later at an unrelated
-  node. TF 1.15's reference variables refused it at restore time. Call this
-  before restoring to get that refusal back, naming each variable.
-
-  Args:
-    checkpoint: a checkpoint prefix, or a directory holding a checkpoint.
-    var_list: the variables to restore, as a list or a dict from checkpoint
-      key to variable (as given to `Saver`); defaults to the global
-      variables of the default graph.
-
-  Raises:
-    ValueError: listing every variable missing from the checkpoint or
-      stored there with another shape or dtype.
-  """
-  reader = tf.train.load_checkpoint(checkpoint)
-  shapes = reader.get_variable_to_shape_map()
-  dtypes = reader.get_variable_to_dtype_map()
-  if var_list is None:
-    var_list = tf.compat.v1.global_variables()
-  if isinstance(var_list, dict):
-    items = sorted(var_list.items())
-  else:
-    items = [(v.op.name, v) for v in var_list]
-  problems = []
-  for key, variable in items:
-    shape = variable.get_shape().as_list()
-    dtype = variable.dtype.base_dtype
-    if key not in shapes:
-      problems.append('%s is missing from the checkpoint' % key)
-    elif list(shapes[key]) != shape:
-      problems.append('%s has shape %s in the checkpoint but %s in the graph'
-                      % (key, list(shapes[key]), shape))
-    elif dtypes[key] != dtype:
-      problems.append('%s has dtype %s in the checkpoint but %s in the graph'
-                      % (key, dtypes[key].name, dtype.name))
-  if problems:
-    raise ValueError('checkpoint %s does not fit the graph: %s' %
-                     (checkpoint, '; '.join(problems)))

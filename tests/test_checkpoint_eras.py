@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from contrib_bn import batch_norm
 from contrib_bn import checkpoint
-from contrib_bn import checkpoint_cli
+from contrib_bn.tools import inspect_checkpoint
 
 ERAS_DIR = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -469,10 +469,10 @@ def cli_graph_with_extra_gamma():
 
 def _cli(argv):
   parser = argparse.ArgumentParser()
-  checkpoint_cli.register(parser.add_subparsers(dest='command'))
+  inspect_checkpoint.register(parser.add_subparsers(dest='command'))
   args = parser.parse_args(argv)
   lines, errors = [], []
-  code = checkpoint_cli.run(args, out=lines.append, err=errors.append)
+  code = inspect_checkpoint.run(args, out=lines.append, err=errors.append)
   return code, '\n'.join(lines), '\n'.join(errors)
 
 
@@ -506,7 +506,7 @@ def test_cli_inspect_with_graph_reports_incomplete():
   prefix = os.path.join(ERAS_DIR, 'tf1.13.1', 'checkpoints', 'renorm_r4_nhwc')
   code, text, _ = _cli(['inspect', prefix, '--json', '--graph',
                         'test_checkpoint_eras:cli_graph_with_extra_gamma'])
-  assert code == checkpoint_cli.EXIT_INCOMPLETE
+  assert code == inspect_checkpoint.EXIT_INCOMPLETE
   report = json.loads(text)
   assert report['complete'] is False
   assert report['plan']['missing'] == [['BatchNorm/gamma', [5], 'float32']]
@@ -532,9 +532,9 @@ def cli_layers_graph():
 
 def test_cli_bad_arguments_exit_2():
   code, _, errors = _cli(['inspect', '/nonexistent/ckpt'])
-  assert code == checkpoint_cli.EXIT_USAGE
+  assert code == inspect_checkpoint.EXIT_USAGE
   assert 'cannot read checkpoint' in errors
   prefix = os.path.join(ERAS_DIR, 'tf1.2.1', 'checkpoints', 'default_r4_nhwc')
   code, _, errors = _cli(['inspect', prefix, '--graph', 'no_colon'])
-  assert code == checkpoint_cli.EXIT_USAGE
+  assert code == inspect_checkpoint.EXIT_USAGE
   assert 'module:callable' in errors

@@ -6,15 +6,15 @@ import shutil
 import numpy as np
 import pytest
 
-from contrib_bn.corpus import goldens
-from contrib_bn.corpus import parity
-from contrib_bn.corpus import verify
+from contrib_bn.conformance import goldens
+from contrib_bn.conformance import parity
+from contrib_bn.conformance import verify
 
 CASE_IDS = goldens.case_ids()
 
 
 def test_corpus_is_complete():
-  from contrib_bn.corpus import cases  # pylint: disable=g-import-not-at-top
+  from contrib_bn.conformance import cases  # pylint: disable=g-import-not-at-top
   assert CASE_IDS == [c['id'] for c in cases.all_cases()]
   assert len(CASE_IDS) >= 80 + 40 + 15
 
@@ -79,7 +79,7 @@ def test_missing_golden_names_regeneration(tmp_path):
 
 
 def test_verify_command_reports_and_fails_on_mismatch(tmp_path, capsys):
-  from contrib_bn import __main__ as cli  # pylint: disable=g-import-not-at-top
+  from contrib_bn import cli  # pylint: disable=g-import-not-at-top
   case_id = 'default_r3_nhwc'
   _copy_case(tmp_path, case_id)
   (tmp_path / 'manifest.json').write_text('{"cases": ["%s"]}' % case_id)

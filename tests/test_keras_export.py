@@ -3,7 +3,7 @@
 For golden cases of the TF 1.15.5 corpus, the Keras 3 `BatchNormalization`
 built by `contrib_bn.keras_export.to_keras` from the case's TF1 checkpoint
 must compute, in inference mode, what contrib_bn computes in a graph restored
-from the same checkpoint (`contrib_bn.corpus.verify.restore_and_infer`).
+from the same checkpoint (`contrib_bn.conformance.verify.restore_and_infer`).
 """
 
 import argparse
@@ -13,11 +13,10 @@ import os
 import numpy as np
 import pytest
 
-from contrib_bn import checkpoint_cli
 from contrib_bn import constants
 from contrib_bn import keras_export
-from contrib_bn.corpus import goldens
-from contrib_bn.corpus import verify
+from contrib_bn.conformance import goldens
+from contrib_bn.conformance import verify
 
 # Keras evaluates x * rsqrt(var + eps) * gamma + (beta - mean * ...) in
 # float32 as TF's unfused inference does; the fused kernel orders the same
@@ -134,10 +133,10 @@ def test_unknown_scope_lists_the_available_ones():
 
 def _cli(argv):
   parser = argparse.ArgumentParser()
-  checkpoint_cli.register(parser.add_subparsers(dest='command'))
+  keras_export.register(parser.add_subparsers(dest='command'))
   lines, errors = [], []
-  code = checkpoint_cli.run(parser.parse_args(argv), out=lines.append,
-                            err=errors.append)
+  code = keras_export.run(parser.parse_args(argv), out=lines.append,
+                          err=errors.append)
   return code, '\n'.join(lines), '\n'.join(errors)
 
 
@@ -174,7 +173,7 @@ def test_export_keras_cli_refuses_renorm(tmp_path):
   path = str(tmp_path / 'renorm.keras')
   code, _, errors = _cli(['export-keras', golden.checkpoint_prefix,
                           '--scope', 'BatchNorm', '--output', path])
-  assert code == checkpoint_cli.EXIT_USAGE
+  assert code == keras_export.EXIT_USAGE
   assert 'Keras 3 dropped batch renormalization' in errors
   assert '--inference-only' in errors
   assert not os.path.exists(path)

@@ -24,7 +24,7 @@ machine load affects all of them alike; figures are medians.
 Writes `results.md`, `results.json` and, when matplotlib is installed,
 `step_times.png` to `--out_dir`, and prints the markdown table.
 
-  python scripts/bench.py [--smoke] [--tf1 [--tf1_python=PATH]] [--out_dir=D]
+  python benchmarks/bench.py [--smoke] [--tf1 [--tf1_python=PATH]] [--out_dir=D]
 """
 
 from concurrent import futures

@@ -1,0 +1,1 @@
+"""Tools over checkpoints and models: the command-line subcommands live here."""
