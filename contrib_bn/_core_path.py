@@ -63,11 +63,11 @@ def core_batch_norm(inputs, args):
   training_value = graph_utils.layer_static_value(args.is_training)
   # A non-trainable layer reports no updates, so TF 1.15 never ran them.
   wants_updates = args.trainable and training_value is not False
-  layer = _Layer(args, v, axis, ndims, clipping, param_dtype)
+  call = _CoreLayerCall(args, v, axis, ndims, clipping, param_dtype)
   if use_kernel:
-    outputs, updates = layer.fused(inputs, training_value, wants_updates)
+    outputs, updates = call.fused(inputs, training_value, wants_updates)
   else:
-    outputs, updates = layer.plain(inputs, training_value, wants_updates)
+    outputs, updates = call.plain(inputs, training_value, wants_updates)
   # The update ops are new, so they cannot be in UPDATE_OPS yet.
   for update in updates:
     tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS,
@@ -112,7 +112,7 @@ def _compose(scale, offset, then_scale, then_offset):
   return scale, offset
 
 
-class _Layer(object):
+class _CoreLayerCall(object):
   """One application of the core layer to an input."""
 
   def __init__(self, args, variables, axis, ndims, clipping, param_dtype):
