@@ -14,7 +14,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from contrib_bn import __main__ as cli
+from contrib_bn import cli
 from contrib_bn.tools.regress import compare
 from contrib_bn.tools.regress import record
 from contrib_bn.tools.regress import report
@@ -198,9 +198,24 @@ def _screenshot(html_path, png_path):
   return matplotlib.image.imread(png_path)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason='LOUD SKIP: no chromium; CI '
-                    'installs it with apt-get install -y chromium')
+def _on_ci():
+  """True when the CI environment variable is set (to anything but false)."""
+  return os.environ.get('CI', '').strip().lower() not in ('', '0', 'false')
+
+
+def _require_chromium():
+  """Skips loudly without chromium; on CI its absence is a failure."""
+  if CHROMIUM is not None:
+    return
+  if _on_ci():
+    pytest.fail('chromium is missing, but CI is set: the report rendering '
+                'test must run on CI; apt-get install -y chromium')
+  pytest.skip('LOUD SKIP: no chromium (or chromium-browser) on PATH; '
+              'apt-get install -y chromium to run this test')
+
+
 def test_report_renders_in_headless_chromium(divergent_recording, workdir):
+  _require_chromium()
   result = compare.compare_recording(DIVERGENT, divergent_recording[0])
   html_path = os.path.join(workdir, 'divergent.html')
   report.write(result, DIVERGENT, html_path)

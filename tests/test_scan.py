@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from contrib_bn import __main__ as cli
+from contrib_bn import cli
 from contrib_bn.tools import scan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

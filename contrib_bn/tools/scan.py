@@ -13,9 +13,17 @@ Exit status: 0 when everything used is provided, 1 when a used name is not
 provided or cannot be determined (dynamic access), 2 on bad arguments.
 Files that do not parse are reported and skipped.
 
-What install() provides is ONE table, `PROVIDED` below (merged with what
-`contrib_bn.install` exposes); replacements are `REPLACEMENTS` (merged with
-`contrib_bn.compat.replacements.REPLACEMENTS` when that module exists).
+What install() provides is ONE table, the one `contrib_bn.compat.install`
+itself uses (`PROVIDED`, or `_PROVIDED`), read at run time and extended by
+`contrib_bn.compat.replacements.PROVIDED` when that module exists, so the
+report can never disagree with what install() does. Replacements are
+`REPLACEMENTS` below, merged with `contrib_bn.compat.replacements.REPLACEMENTS`
+when that module exists.
+
+The module is over 400 lines because the one AST visitor keeps aliases,
+imports and `arg_scope` nesting in shared state while it walks a file, and
+the normalization, tables and report it feeds are read with it; split apart,
+each piece would need the visitor's internals.
 """
 
 import ast
@@ -27,13 +35,11 @@ import sys
 
 # --- knowledge ---------------------------------------------------------------
 
-# Names `contrib_bn.install()` makes reachable, in normalized dotted form.
-PROVIDED = (
-    'tf.contrib.layers.batch_norm',
-    'tf.contrib.framework.arg_scope',
-    'tf.contrib.framework.add_arg_scope',
-    'tf.contrib.framework.current_arg_scope',
-)
+# Where the table of names install() makes reachable lives, and the
+# attribute names it may have there (public first).
+_INSTALL_MODULE = 'contrib_bn.compat.install'
+_REPLACEMENTS_MODULE = 'contrib_bn.compat.replacements'
+_PROVIDED_ATTRIBUTES = ('PROVIDED', '_PROVIDED')
 
 # Not provided, but TF 2 (or a maintained package) has a replacement.
 # Longest matching prefix wins; a replacement ending in '.' gets the rest of
@@ -111,27 +117,59 @@ _PATH_LABELS = {'fused': 'fused kernel', 'core': 'core layer',
                 'moments': 'moments'}
 
 
-def provided_names():
-  """PROVIDED, merged with the list `contrib_bn.install` exposes, if any."""
-  names = set(PROVIDED)
+def _optional_module(name):
+  """The module `name`, or None when it does not exist (yet)."""
   try:
-    install = importlib.import_module('contrib_bn.install')
-  except ImportError:
-    return names
-  for attribute in ('PROVIDED', '_PROVIDED'):
-    exposed = getattr(install, attribute, None)
+    return importlib.import_module(name)
+  except ImportError as e:
+    # Only the module's own absence is optional; an import failing inside
+    # it is a real error.
+    if getattr(e, 'name', None) != name:
+      raise
+    return None
+
+
+def _name_table(module, attributes):
+  """The first of `attributes` on `module` that is a sequence of names."""
+  for attribute in attributes:
+    exposed = getattr(module, attribute, None)
     if isinstance(exposed, (tuple, list, set, frozenset)):
-      names.update(n for n in exposed if isinstance(n, str))
-      break
+      return [n for n in exposed if isinstance(n, str)]
+  return None
+
+
+def provided_names():
+  """The dotted names install() makes reachable, in both normalized forms.
+
+  Read from `contrib_bn.compat.install` (and `contrib_bn.compat.replacements`
+  when present) at every call, so the scan follows whatever install() does.
+
+  Raises:
+    RuntimeError: `contrib_bn.compat.install` exposes no table of names.
+  """
+  install = importlib.import_module(_INSTALL_MODULE)
+  table = _name_table(install, _PROVIDED_ATTRIBUTES)
+  if table is None:
+    raise RuntimeError(
+        'scan: %s has none of %s, the table of names install() provides' %
+        (_INSTALL_MODULE, ', '.join(_PROVIDED_ATTRIBUTES)))
+  extra = _optional_module(_REPLACEMENTS_MODULE)
+  if extra is not None:
+    table.extend(_name_table(extra, _PROVIDED_ATTRIBUTES) or ())
+  names = set()
+  for name in table:
+    # Legacy module paths stay importable under their own spelling, and
+    # their members are the short names.
+    names.add(normalize(name, legacy=False))
+    names.add(normalize(name))
   return names
 
 
 def replacements():
   """REPLACEMENTS, merged with contrib_bn.compat.replacements if present."""
   table = dict(REPLACEMENTS)
-  try:
-    module = importlib.import_module('contrib_bn.compat.replacements')
-  except ImportError:
+  module = _optional_module(_REPLACEMENTS_MODULE)
+  if module is None:
     return table
   external = getattr(module, 'REPLACEMENTS', None)
   if isinstance(external, dict):
@@ -450,7 +488,7 @@ def tf1_path(arguments):
   if [n for n in unknown if n in arguments and arguments[n] == DYNAMIC]:
     return 'depends on %s (dynamic)' % ', '.join(
         n for n in unknown if arguments.get(n) == DYNAMIC)
-  from contrib_bn.layer import select_path  # pylint: disable=g-import-not-at-top
+  from contrib_bn._dispatch import select_path  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
   def value(name):
