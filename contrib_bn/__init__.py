@@ -21,8 +21,20 @@ __all__ = [
     'arg_scope',
     'batch_norm',
     'current_arg_scope',
+    'export',
     'has_arg_scope',
     'install',
     'select_path',
     'uninstall',
 ]
+
+
+def __getattr__(name):
+  # `contrib_bn.export` (the export tool) is imported on first use, so that
+  # importing contrib_bn does not load the export machinery.
+  if name == 'export':
+    import importlib  # pylint: disable=g-import-not-at-top
+    module = importlib.import_module('contrib_bn.tools.export')
+    globals()['export'] = module
+    return module
+  raise AttributeError('module %r has no attribute %r' % (__name__, name))

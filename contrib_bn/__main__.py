@@ -3,6 +3,7 @@
   python -m contrib_bn verify [--goldens DIR] [--filter RE]
   python -m contrib_bn inspect CHECKPOINT [--graph MODULE:CALLABLE] ...
   python -m contrib_bn export-keras CHECKPOINT --scope SCOPE --output F.keras
+  python -m contrib_bn export FILE.py:FUNCTION CHECKPOINT --saved-model DIR ...
 """
 
 import argparse
@@ -20,7 +21,11 @@ def main(argv=None):
                       help='only case ids matching this regular expression')
   from contrib_bn import checkpoint_cli  # pylint: disable=g-import-not-at-top
   checkpoint_cli.register(commands)
+  from contrib_bn.tools import export as export_tool  # pylint: disable=g-import-not-at-top
+  export_tool.register(commands)
   args = parser.parse_args(argv)
+  if args.command == 'export':
+    return args.func(args)
   if args.command in checkpoint_cli.COMMANDS:
     return checkpoint_cli.run(args)
   if args.command == 'verify':

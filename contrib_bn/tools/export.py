@@ -40,7 +40,7 @@ from contrib_bn.tools import fold as fold_module
 from contrib_bn.tools import inference_graph
 from contrib_bn.tools import model_file
 
-__all__ = ['ExportError', 'ExportResult', 'as_function', 'export', 'register',
+__all__ = ['ExportError', 'ExportResult', 'LegacyFunction', 'as_function', 'export', 'register',
            'run', 'FOLD_MODES']
 
 FOLD_MODES = fold_module.FOLD_MODES
@@ -247,8 +247,9 @@ class _Frozen(object):
   """The restored model, frozen: GraphDef + names + reference outputs."""
 
   def __init__(self, graph_def, inputs, outputs, feeds, reference, specs,
-               unused):
+               unused, variables):
     self.graph_def = graph_def
+    self.variables = variables  # op name -> restored value
     self.inputs = inputs      # name -> tensor name
     self.outputs = outputs    # name -> tensor name
     self.feeds = feeds        # name -> array
@@ -270,6 +271,7 @@ def freeze(target, checkpoint, seed=VERIFY_SEED):
     _restore(sess, model, checkpoint, needed)
     reference = sess.run(dict(model.outputs),
                          {inputs[n]: v for n, v in feeds.items()})
+    values = sess.run({v.op.name: v for v in needed}) if needed else {}
     output_nodes = sorted(set(t.op.name for t in model.outputs.values()))
     graph_def = tf.compat.v1.graph_util.convert_variables_to_constants(
         sess, graph.as_graph_def(), output_nodes)
@@ -282,7 +284,7 @@ def freeze(target, checkpoint, seed=VERIFY_SEED):
       (n, t.name) for n, t in inputs.items()), collections.OrderedDict(
           (n, t.name) for n, t in model.outputs.items()), feeds,
                  {n: np.asarray(v) for n, v in reference.items()}, specs,
-                 unused)
+                 unused, values)
 
 
 # ---------------------------------------------------------------- artifacts
@@ -501,36 +503,88 @@ def export(target, checkpoint, saved_model, tflite=None, frozen_graph=None,
         shutil.rmtree(directory)
 
 
-def as_function(target, checkpoint, fold='none'):
-  """The model as a TF 2 callable, restored from `checkpoint`.
+class LegacyFunction(object):
+  """A legacy model as a TF 2 callable; see `as_function`.
 
-  Builds FILE.py:FUNCTION for inference, restores and freezes it (the
-  variables become constants holding the checkpoint's values), optionally
-  folds, and wraps the result with `tf.compat.v1.wrap_function`. The returned
-  concrete function runs eagerly: call it with the model's inputs as keyword
-  arguments (those its outputs use); it returns a dict of outputs.
+  Attributes:
+    concrete_function: the pruned `tf.compat.v1.wrap_function` result; takes
+      the inputs positionally, in `input_names` order.
+    variables: the restored `tf.Variable`s it reads.
+    input_names: keyword arguments of a call.
+    output_names: keys of the dict a call returns.
+    max_abs_diff: measured against the restored session graph on seeded
+      inputs when it was made.
   """
-  if fold not in FOLD_MODES:
-    raise ExportError('fold must be one of %s, got %r' %
-                      (', '.join(FOLD_MODES), fold))
-  frozen = freeze(target, checkpoint)
-  graph_def, _ = fold_module.fold_graph_def(
-      frozen.graph_def, fold, list(frozen.outputs.values()))
-  pruned = concrete_function(graph_def, frozen.inputs, frozen.outputs)
-  names = list(frozen.inputs)
 
-  def call(**kwargs):
-    unknown = sorted(set(kwargs) - set(names))
-    absent = [n for n in names if n not in kwargs]
+  def __init__(self, concrete, variables, input_names, output_names, diff):
+    self.concrete_function = concrete
+    self.variables = variables
+    self.input_names = input_names
+    self.output_names = output_names
+    self.max_abs_diff = diff
+
+  def __call__(self, **inputs):
+    unknown = sorted(set(inputs) - set(self.input_names))
+    absent = [n for n in self.input_names if n not in inputs]
     if unknown or absent:
-      raise TypeError('expected keyword inputs %s, got %s' %
-                      (names, sorted(kwargs)))
-    return pruned(*[tf.convert_to_tensor(kwargs[n]) for n in names])
+      raise TypeError('expected the keyword inputs %s, got %s' %
+                      (self.input_names, sorted(inputs)))
+    return self.concrete_function(*[tf.convert_to_tensor(inputs[n])
+                                    for n in self.input_names])
 
-  call.concrete_function = pruned
-  call.input_names = names
-  call.output_names = list(frozen.outputs)
-  return call
+
+def as_function(target, checkpoint, seed=VERIFY_SEED):
+  """The model as a TF 2 callable with its variables restored.
+
+  Builds FILE.py:FUNCTION with `is_training=False` inside
+  `tf.compat.v1.wrap_function`, so its variables become TF 2 `tf.Variable`s;
+  assigns them the values restored (and checked) from `checkpoint` by the
+  same steps as `export`; prunes the function to the model's inputs and
+  outputs; and checks it against the restored session graph on seeded
+  inputs. Call it eagerly with the inputs the outputs use, as keyword
+  arguments; it returns a dict of output tensors.
+
+  Args:
+    target: 'FILE.py:FUNCTION'.
+    checkpoint: checkpoint prefix or directory.
+    seed: seed of the verification inputs.
+
+  Returns:
+    A `LegacyFunction`.
+
+  Raises:
+    ExportError: as for `export`, or if the function differs from the
+      session graph beyond `SAVED_MODEL_TOLERANCE`.
+  """
+  frozen = freeze(target, checkpoint, seed)
+  holder = {}
+
+  def build():
+    holder['model'] = model_file.build(
+        target, is_training=False, graph=tf.compat.v1.get_default_graph())
+
+  wrapped = tf.compat.v1.wrap_function(build, [])
+  model = holder['model']
+  by_name = {v.name.partition(':')[0]: v for v in wrapped.variables}
+  variables = []
+  for name, value in sorted(frozen.variables.items()):
+    if name not in by_name:
+      raise ExportError('variable %s was not lifted out of the wrapped '
+                        'function, so it cannot be restored' % name)
+    by_name[name].assign(value)
+    variables.append(by_name[name])
+  names = list(frozen.inputs)
+  concrete = wrapped.prune(
+      feeds=[model.inputs[n] for n in names], fetches=dict(model.outputs))
+  got = concrete(*[tf.constant(frozen.feeds[n]) for n in names])
+  check = _compare('wrap_function', target, {k: v.numpy() for k, v in
+                                              got.items()},
+                   frozen.reference, SAVED_MODEL_TOLERANCE)
+  if not check.ok:
+    raise ExportError('the wrapped function differs from the session graph: '
+                      'max abs diff %.3g' % check.max_abs_diff)
+  return LegacyFunction(concrete, variables, names, list(frozen.outputs),
+                        check.max_abs_diff)
 
 
 # ---------------------------------------------------------------- command

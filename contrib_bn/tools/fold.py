@@ -218,12 +218,18 @@ def _pattern_unit(node, nodes, evaluator):
   elif rest.op == 'Neg':
     beta = None
     mul_mean = _producer(nodes, rest.input[0])
+  elif rest.op == 'Mul' and _tensor(rest.input[1]) == _tensor(inv_name):
+    # No offset: `-mean * inv`, the negation applied to the mean first.
+    beta = None
+    mul_mean = rest
   else:
     raise _NotRecognised('unrecognised batch-normalization ops')
   if mul_mean is None or mul_mean.op != 'Mul' or (
       _tensor(mul_mean.input[1]) != _tensor(inv_name)):
     raise _NotRecognised('unrecognised batch-normalization ops')
   mean = _const_value(nodes, evaluator, mul_mean.input[0], 'mean')
+  if mul_mean is rest:
+    mean = -mean
   shape = np.broadcast(variance, mean, *(
       [gamma] if gamma is not None else []) + (
           [beta] if beta is not None else [])).shape
