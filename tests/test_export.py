@@ -23,6 +23,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = os.path.join(ROOT, 'tests', 'export_models.py')
 LEGACY_NET = os.path.join(ROOT, 'examples', 'legacy_net.py')
 TRAIN_STEPS = 4
+# examples/legacy_net.py trained 5 steps by TF 1.15.5 itself
+# (scripts/record_migration.py), with the evaluation logits TF 1.15.5 computed
+# from that state (is_training=False) on the data set's 16 images.
+TF115_GOLDEN = os.path.join(ROOT, 'contrib_bn', 'goldens', 'migration',
+                            'tf1.15.5')
+TF115_CHECKPOINT = os.path.join(TF115_GOLDEN, 'ckpt_step5')
+TF115_LOGITS = 'eval/step5/logits'
+# Largest difference from TF 1.15.5's recorded logits, relative to
+# max(1, max |golden|): other kernel builds on another CPU round float32 sums
+# differently (the same bound tests/test_migration.py uses).
+TF115_MATCH_TOLERANCE = 1e-4
 
 # (target, batch norms folded into a conv/matmul under --fold conv, layers
 # left affine with a reason that must appear in the report)
@@ -98,6 +109,8 @@ def checkpoints(tmp_path_factory):
   cache = {}
 
   def get(case):
+    if case == 'legacy_net':
+      return TF115_CHECKPOINT
     if case not in cache:
       directory = str(tmp_path_factory.mktemp('ckpt_' + case))
       cache[case] = _train_and_save(CASES[case][0], directory)
@@ -193,6 +206,21 @@ def _output_tensors(target):
     model = model_file.build(target, is_training=False)
     _OUTPUT_TENSORS[target] = {n: t.name for n, t in model.outputs.items()}
   return _OUTPUT_TENSORS[target]
+
+
+@pytest.mark.parametrize('fold', FOLDS)
+def test_export_reproduces_tf115_inference(fold, tmp_path):
+  with np.load(os.path.join(TF115_GOLDEN, 'migration.npz')) as golden:
+    images, expected = golden['images'], golden[TF115_LOGITS]
+  saved = str(tmp_path / 'saved')
+  export_tool.export(CASES['legacy_net'][0], TF115_CHECKPOINT, saved,
+                     fold=fold)
+  got = export_tool.run_saved_model(saved, {'images': images})['logits']
+  scale = max(1.0, float(np.max(np.abs(expected))))
+  worst = float(np.max(np.abs(got - expected)))
+  print('fold=%s SavedModel vs TF 1.15.5 logits: max abs diff %.3g' %
+        (fold, worst))
+  assert worst <= TF115_MATCH_TOLERANCE * scale
 
 
 @pytest.mark.parametrize('case, fold', [('legacy_net', 'conv'),
