@@ -17,6 +17,7 @@ import tensorflow as tf
 import contrib_bn
 from contrib_bn.tools import export as export_tool
 from contrib_bn.tools import fold as fold_module
+from contrib_bn.tools import inference_graph
 from contrib_bn.tools import model_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -437,3 +438,70 @@ def test_cli_help_names_every_option():
   for option in ('--saved-model', '--tflite', '--frozen-graph', '--fold',
                  '--overwrite', '--json', 'is_training'):
     assert option in done.stdout
+
+
+@pytest.mark.parametrize('fused', [True, False])
+def test_leftover_training_mode_is_reported(fused):
+  with tf.Graph().as_default() as graph:
+    x = tf.compat.v1.placeholder(tf.float32, [None, 2, 2, 3], name='x')
+    mode = tf.compat.v1.placeholder_with_default(True, [], name='is_training')
+    y = contrib_bn.batch_norm(x, is_training=mode, fused=fused,
+                              zero_debias_moving_mean=fused)
+    # TF1-style control flow, as graphs built with control flow v1 have it.
+    switch = tf.raw_ops.Switch(data=x, pred=mode)
+    merged = tf.raw_ops.Merge(inputs=[switch.output_false,
+                                      switch.output_true]).output
+    y = y + merged
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      live = inference_graph.training_leftovers(
+          inference_graph.GraphIndex(graph.as_graph_def()), [y.name])
+      frozen = tf.compat.v1.graph_util.convert_variables_to_constants(
+          sess, graph.as_graph_def(), [y.op.name])
+  problems = inference_graph.training_leftovers(
+      inference_graph.GraphIndex(frozen), [y.name])
+  text = '\n'.join(problems)
+  assert 'If BatchNorm/cond' in text and 'switched by the bool placeholder' \
+      ' is_training' in text
+  assert 'Switch Switch is switched by the bool placeholder is_training' in text
+  assert 'Merge Merge joins branches chosen by the bool placeholder' in text
+  if fused:
+    assert 'training-mode FusedBatchNormV3' in text
+  else:
+    assert 'normalizes with batch statistics' in text
+  assert 'variable op' not in text
+  assert any('variable op VarHandleOp' in p for p in live)
+
+
+def test_conv_fold_respects_nchw_channel_axis():
+  # CPU kernels cannot run an NCHW Conv2D, so the folded graph is checked
+  # structurally: weights scaled per output channel, a BiasAdd in NCHW.
+  gamma = np.array([2.0, 0.5], np.float32)
+  variance = np.array([3.0, 0.25], np.float32)
+  mean = np.array([1.0, -1.0], np.float32)
+  with tf.Graph().as_default() as graph:
+    x = tf.compat.v1.placeholder(tf.float32, [None, 3, 4, 4], name='x')
+    weights = np.random.RandomState(0).normal(
+        size=(3, 3, 3, 2)).astype(np.float32)
+    conv = tf.nn.conv2d(x, weights, [1, 1, 1, 1], 'SAME', data_format='NCHW')
+    y = contrib_bn.batch_norm(
+        conv, is_training=False, scale=True, data_format='NCHW',
+        param_initializers={'gamma': tf.constant_initializer(gamma),
+                            'moving_mean': tf.constant_initializer(mean),
+                            'moving_variance':
+                                tf.constant_initializer(variance)})
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      frozen = tf.compat.v1.graph_util.convert_variables_to_constants(
+          sess, graph.as_graph_def(), [y.op.name])
+  folded, report = fold_module.fold_graph_def(frozen, 'conv', [y.name])
+  assert [f.kind for f in report.folded] == ['conv'], report.lines()
+  nodes = {n.name: n for n in folded.node}
+  out = nodes[y.op.name]
+  assert out.op == 'BiasAdd' and out.attr['data_format'].s == b'NCHW'
+  scale = gamma / np.sqrt(variance + 0.001)
+  conv_node = [n for n in folded.node if n.op == 'Conv2D'][0]
+  new_weights = tf.make_ndarray(nodes[conv_node.input[1]].attr['value'].tensor)
+  np.testing.assert_allclose(new_weights, weights * scale, rtol=1e-6)
+  bias = tf.make_ndarray(nodes[out.input[1]].attr['value'].tensor)
+  np.testing.assert_allclose(bias, -mean * scale, rtol=1e-6)

@@ -102,6 +102,8 @@ class ExportResult(object):
       out.append('input %s: no output depends on it; left out of the '
                  'signature' % name)
     out.extend(self.fold.lines() if self.fold else [])
+    out.append('inference-only: no training-mode batch norm, no Switch/Merge/'
+               'If on a bool placeholder, no variable left')
     out.append('exported op types: ' + ', '.join(
         '%s x%d' % (k, v) for k, v in sorted(self.op_types.items())))
     for c in self.checks:
