@@ -78,6 +78,7 @@ class ExportResult(object):
     outputs: list of output names.
     unused_inputs: model inputs no output depends on (left out of the
       signature).
+    tensors: dict input/output name -> tensor name in the frozen graph.
     checks: list of `ArtifactCheck`.
   """
 
@@ -88,6 +89,7 @@ class ExportResult(object):
     self.inputs = collections.OrderedDict()
     self.outputs = []
     self.unused_inputs = []
+    self.tensors = collections.OrderedDict()
     self.checks = []
 
   @property
@@ -98,6 +100,8 @@ class ExportResult(object):
     out = ['signature serving_default: (%s) -> (%s)' % (
         ', '.join('%s %s%s' % (n, d, list(s)) for n, (s, d) in
                   self.inputs.items()), ', '.join(self.outputs))]
+    out.append('graph tensors: ' + ', '.join(
+        '%s %s' % (n, t) for n, t in self.tensors.items()))
     for name in self.unused_inputs:
       out.append('input %s: no output depends on it; left out of the '
                  'signature' % name)
@@ -123,6 +127,7 @@ class ExportResult(object):
                    for n, (s, d) in self.inputs.items()},
         'outputs': list(self.outputs),
         'unused_inputs': list(self.unused_inputs),
+        'tensors': dict(self.tensors),
         'checks': [dict(c._asdict()) for c in self.checks]}
 
 
@@ -184,6 +189,8 @@ def export(target, checkpoint, saved_model, tflite=None, frozen_graph=None,
     result.inputs = frozen.specs
     result.outputs = list(frozen.outputs)
     result.unused_inputs = frozen.unused
+    result.tensors.update(frozen.inputs)
+    result.tensors.update(frozen.outputs)
     tolerance = SAVED_MODEL_TOLERANCE if fold == 'none' else FOLDED_TOLERANCE
     saved_dir = os.path.join(staged['saved_model'], 'saved_model')
     log('writing the SavedModel')
