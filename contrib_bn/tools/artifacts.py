@@ -23,7 +23,11 @@ ArtifactCheck = collections.namedtuple(
 
 
 def concrete_function(graph_def, inputs, outputs):
-  """A TF 2 function over a frozen GraphDef: keyword inputs, dict outputs."""
+  """A TF 2 function over a frozen GraphDef.
+
+  Takes the `inputs` tensors positionally, in order, and returns a dict of
+  the `outputs` (name -> tensor name in `graph_def`).
+  """
 
   def import_graph():
     tf.compat.v1.import_graph_def(graph_def, name='')
@@ -36,22 +40,22 @@ def concrete_function(graph_def, inputs, outputs):
 
 
 class _Serving(tf.Module):
-  """Holds the pruned function; `serve` is the signature."""
+  """Holds the pruned function; `serve` is the signature, its arguments
+  named by the TensorSpecs (the model's input names)."""
 
   def __init__(self, pruned, specs):
     super().__init__()
     self._pruned = pruned
-    names = list(specs)
     signature = [tf.TensorSpec(s, d, name=n) for n, (s, d) in specs.items()]
 
     def serve(*args):
       return self._pruned(*args)
 
     self.serve = tf.function(serve, input_signature=signature)
-    self._names = names
 
 
 def write_saved_model(frozen, graph_def, path):
+  """Writes `graph_def` as a SavedModel with a `serving_default` signature."""
   pruned = concrete_function(graph_def, frozen.inputs, frozen.outputs)
   module = _Serving(pruned, frozen.specs)
   tf.saved_model.save(module, path, signatures={
@@ -59,9 +63,15 @@ def write_saved_model(frozen, graph_def, path):
 
 
 def write_tflite(saved_model_path, path):
+  """Converts the SavedModel's `serving_default` with TF's TFLite converter."""
   converter = tf.lite.TFLiteConverter.from_saved_model(
       saved_model_path, signature_keys=['serving_default'])
-  content = converter.convert()
+  try:
+    content = converter.convert()
+  except Exception as e:  # pylint: disable=broad-except
+    # The converter raises several private error types; all mean the same.
+    raise ExportError('the TFLite converter rejected the model: %s: %s' %
+                      (type(e).__name__, e))
   with open(path, 'wb') as f:
     f.write(content)
 

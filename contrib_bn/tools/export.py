@@ -25,6 +25,7 @@ Python API: `export(...)` returns an `ExportResult`; `as_function(...)`
 returns the model as a TF 2 callable through `tf.compat.v1.wrap_function`.
 """
 
+import argparse
 import collections
 import json
 import os
@@ -320,13 +321,42 @@ def as_function(target, checkpoint, seed=VERIFY_SEED):
 # ---------------------------------------------------------------- command
 
 
+_DESCRIPTION = """\
+Write a legacy TF1 model that uses batch norm as a TF 2 SavedModel (with a
+`serving_default` signature named after the model's inputs and outputs), and
+optionally a TFLite flatbuffer and a frozen GraphDef, all verified to run in
+inference mode.
+
+The model file: FILE.py defines FUNCTION(is_training=None), which builds the
+graph into the default graph and returns a dict with 'inputs' (name ->
+placeholder) and 'outputs' (name -> tensor); 'loss', 'train_op' and
+'is_training' may be there too and are ignored. The export calls
+FUNCTION(is_training=False), so batch norm is built in inference mode
+statically; a FUNCTION without an `is_training` parameter is refused.
+`import tensorflow as tf` in the file means tf.compat.v1, and tf.contrib
+resolves through contrib_bn.
+
+Steps: build; restore from CHECKPOINT the variables the outputs read (a
+missing or mis-shaped one is named); run the restored graph on seeded inputs
+(the reference); freeze variables to constants; fold (--fold); check that no
+training-mode batch norm, no Switch/Merge/If fed by a bool placeholder and no
+variable remains; write each artifact to a temporary location, load and run
+it, compare with the reference (SavedModel/frozen graph: rtol=atol=1e-5, or
+1e-4 when folded; TFLite: 1e-4); only then rename into place.
+"""
+
+_EPILOG = """\
+exit codes: 0 exported and verified; 1 a check failed (nothing written);
+2 bad command line."""
+
+
 def register(subparsers):
   """Adds the `export` subcommand; sets `func` to `run`."""
   parser = subparsers.add_parser(
       'export', help='write a legacy model as a TF 2 SavedModel (and TFLite, '
       'frozen graph), verified in inference mode',
-      description=__doc__.split('\n\n', 1)[1],
-      formatter_class=__import__('argparse').RawDescriptionHelpFormatter)
+      description=_DESCRIPTION, epilog=_EPILOG,
+      formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('model', metavar='FILE.py:FUNCTION',
                       help='the model file and its graph-building function '
                       '(which must take is_training)')

@@ -44,6 +44,11 @@ _ADDS = ('Add', 'AddV2')
 _ACTIVATIONS = ('Relu', 'Relu6', 'Elu', 'Selu', 'Sigmoid', 'Tanh',
                 'LeakyRelu', 'Softplus', 'Softsign')
 
+# Ops whose value is not fixed by the graph: inputs, variables, random draws.
+_NOT_CONSTANT = ('Placeholder', 'VarHandleOp', 'VariableV2', 'Variable',
+                 'Random', 'TruncatedNormal', 'ParameterizedTruncatedNormal',
+                 'Multinomial')
+
 Folded = collections.namedtuple('Folded', ['layer', 'node', 'kind', 'into',
                                            'epsilon', 'channels'])
 Left = collections.namedtuple('Left', ['layer', 'node', 'kept_as', 'reason'])
@@ -132,8 +137,7 @@ class _Evaluator(object):
       node = self._nodes.get(name)
       if name in self._constant:
         continue
-      if node is None or node.op.startswith('Placeholder') or (
-          node.op in ('VarHandleOp', 'VariableV2', 'Variable')):
+      if node is None or node.op.startswith(_NOT_CONSTANT):
         self._constant[name] = False
         continue
       self._constant[name] = all(
@@ -405,11 +409,15 @@ class _Folder(object):
       data_format = 'NHWC'
       if not last_axis:
         return 'its channel axis is not the MatMul output axis'
-    if bias_node is not None and bias_node.op == 'BiasAdd':
-      bias_format = bias_node.attr['data_format'].s.decode() or 'NHWC'
+    if bias_node is not None:
+      if bias_node.op == 'BiasAdd':
+        bias_format = bias_node.attr['data_format'].s.decode() or 'NHWC'
+      else:
+        # A 1-D addend broadcasts along the last axis only.
+        bias_format = 'NHWC'
       if bias_format != data_format:
-        return 'the bias add and the %s disagree on the data format' % (
-            linear.op)
+        return ('the bias add (%s) does not add per %s channel' %
+                (bias_node.name, data_format))
     weights_name = linear.input[1]
     if not self.evaluator.is_constant(weights_name):
       return 'the %s weights %s are not constant' % (linear.op, weights_name)
