@@ -11,6 +11,7 @@ import collections
 import os
 import shutil
 import tempfile
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -111,7 +112,13 @@ def run_frozen_graph(path, inputs, outputs, feeds):
 
 
 def run_tflite(path, feeds):
-  interpreter = tf.lite.Interpreter(model_path=path)
+  """Runs the flatbuffer's `serving_default` with `tf.lite.Interpreter`."""
+  with warnings.catch_warnings():
+    # TF announces the interpreter's move to the ai_edge_litert package; it
+    # is still TF's own interpreter for TF's own converter output here.
+    warnings.filterwarnings('ignore', message='.*Interpreter is deprecated',
+                            category=UserWarning)
+    interpreter = tf.lite.Interpreter(model_path=path)
   runner = interpreter.get_signature_runner('serving_default')
   return runner(**feeds)
 

@@ -472,4 +472,10 @@ def fold_graph_def(graph_def, mode, outputs):
     return graph_def, FoldReport(mode)
   folded, report = _Folder(graph_def, mode, outputs).run()
   dest = sorted(set(_split(t)[0] for t in outputs))
-  return tf.compat.v1.graph_util.extract_sub_graph(folded, dest), report
+  logger = tf.get_logger()
+  level = logger.level
+  logger.setLevel('ERROR')  # only its 'deprecated' notice is muted
+  try:
+    return tf.compat.v1.graph_util.extract_sub_graph(folded, dest), report
+  finally:
+    logger.setLevel(level)

@@ -8,6 +8,7 @@ reference outputs; freeze the variables to constants.
 """
 
 import collections
+import contextlib
 
 import numpy as np
 import tensorflow as tf
@@ -155,6 +156,19 @@ class _Frozen(object):
     self.unused = unused
 
 
+@contextlib.contextmanager
+def _deprecation_notices_muted():
+  """Freezing a v1 session graph has only these deprecated public functions;
+  their 'deprecated' notices would drown the export's own report."""
+  logger = tf.get_logger()
+  level = logger.level
+  logger.setLevel('ERROR')
+  try:
+    yield
+  finally:
+    logger.setLevel(level)
+
+
 def freeze(target, checkpoint, seed=VERIFY_SEED):
   """Builds, restores, runs the reference and freezes; returns `_Frozen`."""
   model = build_for_inference(target)
@@ -170,10 +184,12 @@ def freeze(target, checkpoint, seed=VERIFY_SEED):
                          {inputs[n]: v for n, v in feeds.items()})
     values = sess.run({v.op.name: v for v in needed}) if needed else {}
     output_nodes = sorted(set(t.op.name for t in model.outputs.values()))
-    graph_def = tf.compat.v1.graph_util.convert_variables_to_constants(
-        sess, graph.as_graph_def(), output_nodes)
-  graph_def = tf.compat.v1.graph_util.extract_sub_graph(graph_def,
-                                                        output_nodes)
+    with _deprecation_notices_muted():
+      graph_def = tf.compat.v1.graph_util.convert_variables_to_constants(
+          sess, graph.as_graph_def(), output_nodes)
+  with _deprecation_notices_muted():
+    graph_def = tf.compat.v1.graph_util.extract_sub_graph(graph_def,
+                                                          output_nodes)
   specs = collections.OrderedDict(
       (n, ([None if d is None else int(d) for d in t.shape.as_list()],
            t.dtype.base_dtype.name)) for n, t in inputs.items())
