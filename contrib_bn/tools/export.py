@@ -318,9 +318,6 @@ def as_function(target, checkpoint, seed=VERIFY_SEED):
                         check.max_abs_diff)
 
 
-# ---------------------------------------------------------------- command
-
-
 _DESCRIPTION = """\
 Write a legacy TF1 model that uses batch norm as a TF 2 SavedModel (with a
 `serving_default` signature named after the model's inputs and outputs), and

@@ -22,14 +22,16 @@ and rank-4 core paths), and the op pattern `tf.nn.batch_normalization` emits
 (its `.../batchnorm/add_1` node; the moments path and the non-fused core
 path, including renorm layers in inference, which read only the moving
 statistics). Both keep their node name for the folded result, so tensors
-named by the model's outputs stay valid.
+named by the model's outputs stay valid. Recognising them and reading their
+constants is `fold_units`; this module decides and rewrites.
 """
 
 import collections
-import re
 
 import numpy as np
 import tensorflow as tf
+
+from contrib_bn.tools import fold_units
 
 __all__ = ['FOLD_MODES', 'FoldReport', 'fold_graph_def']
 
@@ -38,16 +40,8 @@ FOLD_AFFINE = 'affine'
 FOLD_CONV = 'conv'
 FOLD_MODES = (FOLD_NONE, FOLD_AFFINE, FOLD_CONV)
 
-FUSED_OPS = ('FusedBatchNorm', 'FusedBatchNormV2', 'FusedBatchNormV3')
-_PATTERN_OUTPUT = re.compile(r'(^|/)batchnorm(_\d+)?/add_1$')
-_ADDS = ('Add', 'AddV2')
 _ACTIVATIONS = ('Relu', 'Relu6', 'Elu', 'Selu', 'Sigmoid', 'Tanh',
                 'LeakyRelu', 'Softplus', 'Softsign')
-
-# Ops whose value is not fixed by the graph: inputs, variables, random draws.
-_NOT_CONSTANT = ('Placeholder', 'VarHandleOp', 'VariableV2', 'Variable',
-                 'Random', 'TruncatedNormal', 'ParameterizedTruncatedNormal',
-                 'Multinomial')
 
 Folded = collections.namedtuple('Folded', ['layer', 'node', 'kind', 'into',
                                            'epsilon', 'channels'])
@@ -91,166 +85,6 @@ class FoldReport(object):
             'left': [dict(l._asdict()) for l in self.left]}
 
 
-def _split(name):
-  """'^a', 'a', 'a:1' -> (node name, output index, is_control)."""
-  if name.startswith('^'):
-    return name[1:], -1, True
-  node, _, index = name.partition(':')
-  return node, int(index) if index else 0, False
-
-
-def _tensor(name):
-  node, index, _ = _split(name)
-  return '%s:%d' % (node, index)
-
-
-class _Evaluator(object):
-  """Values of the constant-only tensors of a frozen GraphDef."""
-
-  def __init__(self, graph_def, nodes):
-    self._nodes = nodes
-    self._graph = tf.Graph()
-    with self._graph.as_default():
-      tf.compat.v1.import_graph_def(graph_def, name='')
-    self._session = None
-    self._constant = {}
-
-  def is_constant(self, tensor_name):
-    """Whether the tensor depends on no placeholder (iteratively)."""
-    root = _split(tensor_name)[0]
-    stack = [root]
-    order = []
-    seen = set()
-    while stack:
-      name = stack.pop()
-      if name in seen or name in self._constant:
-        continue
-      seen.add(name)
-      order.append(name)
-      node = self._nodes.get(name)
-      if node is None:
-        self._constant[name] = False
-        continue
-      for inp in node.input:
-        stack.append(_split(inp)[0])
-    for name in reversed(order):
-      node = self._nodes.get(name)
-      if name in self._constant:
-        continue
-      if node is None or node.op.startswith(_NOT_CONSTANT):
-        self._constant[name] = False
-        continue
-      self._constant[name] = all(
-          self._constant.get(_split(i)[0], False) for i in node.input)
-    return self._constant[root]
-
-  def value(self, tensor_name):
-    node = self._nodes[_split(tensor_name)[0]]
-    if node.op == 'Const':
-      return tf.make_ndarray(node.attr['value'].tensor)
-    if self._session is None:
-      self._session = tf.compat.v1.Session(graph=self._graph)
-    return self._session.run(_tensor(tensor_name))
-
-  def close(self):
-    if self._session is not None:
-      self._session.close()
-
-
-_Unit = collections.namedtuple(
-    'Unit', ['node', 'layer', 'x', 'first', 'gamma', 'beta', 'mean',
-             'variance', 'epsilon', 'axis', 'rank', 'dtype'])
-
-
-class _NotRecognised(Exception):
-  pass
-
-
-def _producer(nodes, tensor_name):
-  return nodes.get(_split(tensor_name)[0])
-
-
-def _const_value(nodes, evaluator, tensor_name, what):
-  if not evaluator.is_constant(tensor_name):
-    raise _NotRecognised('its %s (%s) is not a constant' % (what,
-                                                           tensor_name))
-  return np.asarray(evaluator.value(tensor_name), np.float64)
-
-
-def _fused_unit(node, nodes, evaluator, consumers):
-  if node.attr['is_training'].b:
-    raise _NotRecognised('it is a training-mode kernel')
-  for index in range(1, 6):
-    if consumers.get('%s:%d' % (node.name, index)):
-      raise _NotRecognised('its batch-statistics output %d is used' % index)
-  values = [_const_value(nodes, evaluator, node.input[i], what)
-            for i, what in ((1, 'scale'), (2, 'offset'), (3, 'mean'),
-                            (4, 'variance'))]
-  data_format = node.attr['data_format'].s.decode() or 'NHWC'
-  axis = 1 if data_format.startswith('NC') else 3
-  return _Unit(node.name, node.name.rpartition('/')[0] or node.name,
-               node.input[0], node.name, values[0], values[1], values[2],
-               values[3], float(node.attr['epsilon'].f), axis, 4,
-               node.attr['T'].type)
-
-
-def _pattern_unit(node, nodes, evaluator):
-  """Parses `x * inv + (beta - mean * inv)` as tf.nn.batch_normalization
-  writes it, with `inv = rsqrt(variance + epsilon) [* gamma]`."""
-  mul_x = _producer(nodes, node.input[0])
-  rest = _producer(nodes, node.input[1])
-  if mul_x is None or mul_x.op != 'Mul' or rest is None:
-    raise _NotRecognised('unrecognised batch-normalization ops')
-  x, inv_name = mul_x.input[0], mul_x.input[1]
-  inv = _producer(nodes, inv_name)
-  gamma = None
-  if inv is not None and inv.op == 'Mul':
-    gamma = _const_value(nodes, evaluator, inv.input[1], 'gamma')
-    rsqrt = _producer(nodes, inv.input[0])
-  else:
-    rsqrt = inv
-  if rsqrt is None or rsqrt.op != 'Rsqrt':
-    raise _NotRecognised('unrecognised batch-normalization ops')
-  add = _producer(nodes, rsqrt.input[0])
-  if add is None or add.op not in _ADDS:
-    raise _NotRecognised('unrecognised batch-normalization ops')
-  variance = _const_value(nodes, evaluator, add.input[0], 'variance')
-  epsilon = _const_value(nodes, evaluator, add.input[1], 'epsilon')
-  if rest.op == 'Sub':
-    beta = _const_value(nodes, evaluator, rest.input[0], 'beta')
-    mul_mean = _producer(nodes, rest.input[1])
-  elif rest.op == 'Neg':
-    beta = None
-    mul_mean = _producer(nodes, rest.input[0])
-  elif rest.op == 'Mul' and _tensor(rest.input[1]) == _tensor(inv_name):
-    # No offset: `-mean * inv`, the negation applied to the mean first.
-    beta = None
-    mul_mean = rest
-  else:
-    raise _NotRecognised('unrecognised batch-normalization ops')
-  if mul_mean is None or mul_mean.op != 'Mul' or (
-      _tensor(mul_mean.input[1]) != _tensor(inv_name)):
-    raise _NotRecognised('unrecognised batch-normalization ops')
-  mean = _const_value(nodes, evaluator, mul_mean.input[0], 'mean')
-  if mul_mean is rest:
-    mean = -mean
-  shape = np.broadcast(variance, mean, *(
-      [gamma] if gamma is not None else []) + (
-          [beta] if beta is not None else [])).shape
-  if len(shape) <= 1:
-    axis = -1
-  else:
-    big = [i for i, d in enumerate(shape) if d != 1]
-    axis = big[0] if len(big) == 1 else len(shape) - 1
-  channels = int(np.prod(shape)) if shape else 1
-  flat = lambda v: np.broadcast_to(v, shape).reshape([channels])
-  ones, zeros = np.ones([channels]), np.zeros([channels])
-  return _Unit(node.name, node.name.rpartition('/batchnorm')[0] or node.name,
-               x, mul_x.name, ones if gamma is None else flat(gamma),
-               zeros if beta is None else flat(beta), flat(mean),
-               flat(variance), float(epsilon), axis,
-               len(shape) if len(shape) > 1 else None, node.attr['T'].type)
-
 
 def _const_node(name, value, dtype=np.float32):
   node = tf.compat.v1.NodeDef()
@@ -288,32 +122,33 @@ class _Folder(object):
     self.graph_def = tf.compat.v1.GraphDef()
     self.graph_def.CopyFrom(graph_def)
     self.mode = mode
-    self.protected = set(_tensor(t) for t in protected)
+    self.protected = set(fold_units.canonical_tensor(t) for t in protected)
     self.nodes = {n.name: n for n in self.graph_def.node}
     self.consumers = collections.defaultdict(list)
     for n in self.graph_def.node:
       for inp in n.input:
-        node, index, control = _split(inp)
+        node, index, control = fold_units.split_input(inp)
         if not control:
           self.consumers['%s:%d' % (node, index)].append(n.name)
-    self.evaluator = _Evaluator(self.graph_def, self.nodes)
+    self.evaluator = fold_units.Evaluator(self.graph_def, self.nodes)
     self.report = FoldReport(mode)
 
   def units(self):
     for node in list(self.graph_def.node):
-      if node.op in FUSED_OPS:
-        yield node, lambda n=node: _fused_unit(n, self.nodes, self.evaluator,
-                                               self.consumers)
-      elif node.op in _ADDS and _PATTERN_OUTPUT.search(node.name):
-        yield node, lambda n=node: _pattern_unit(n, self.nodes,
-                                                 self.evaluator)
+      if node.op in fold_units.FUSED_OPS:
+        yield node, lambda n=node: fold_units.fused_unit(
+            n, self.nodes, self.evaluator, self.consumers)
+      elif (node.op in fold_units.ADDS and
+            fold_units.PATTERN_OUTPUT.search(node.name)):
+        yield node, lambda n=node: fold_units.pattern_unit(
+            n, self.nodes, self.evaluator)
 
   def run(self):
     try:
       for node, parse in self.units():
         try:
           unit = parse()
-        except _NotRecognised as e:
+        except fold_units.NotRecognised as e:
           self.report.left.append(Left(node.name, node.name, node.op,
                                        'not folded: %s' % e))
           continue
@@ -353,30 +188,31 @@ class _Folder(object):
                                    'one multiply and one add', reason))
 
   def _only_consumer(self, tensor_name, consumer, what):
-    users = self.consumers.get(_tensor(tensor_name), [])
-    if _tensor(tensor_name) in self.protected:
-      return '%s %s is also a model output' % (what, _tensor(tensor_name))
+    tensor = fold_units.canonical_tensor(tensor_name)
+    users = self.consumers.get(tensor, [])
+    if tensor in self.protected:
+      return '%s %s is also a model output' % (what, tensor)
     if users != [consumer]:
       others = sorted(set(users) - {consumer})
       return '%s %s has other consumers (%s)' % (
-          what, _tensor(tensor_name), ', '.join(others) or consumer)
+          what, tensor, ', '.join(others) or consumer)
     return None
 
   def fold_into_linear(self, node, unit, scale, offset):
     """Folds into the preceding Conv2D/MatMul; returns None or why not."""
-    producer = _producer(self.nodes, unit.x)
+    producer = fold_units.producer(self.nodes, unit.x)
     if producer is None:
       return 'its input has no producer in the graph'
     bias_node = bias_input = None
     linear = producer
-    if producer.op == 'BiasAdd' or producer.op in _ADDS:
+    if producer.op == 'BiasAdd' or producer.op in fold_units.ADDS:
       for i in (1, 0):
         candidate = producer.input[i]
         if self.evaluator.is_constant(candidate):
           value = np.asarray(self.evaluator.value(candidate))
           if value.ndim == 1 and value.shape[0] == len(scale):
             bias_node, bias_input = producer, i
-            linear = _producer(self.nodes, producer.input[1 - i])
+            linear = fold_units.producer(self.nodes, producer.input[1 - i])
           break
     if linear is None or linear.op not in ('Conv2D', 'MatMul'):
       what = producer if bias_node is None else linear
@@ -471,7 +307,7 @@ def fold_graph_def(graph_def, mode, outputs):
   if mode == FOLD_NONE:
     return graph_def, FoldReport(mode)
   folded, report = _Folder(graph_def, mode, outputs).run()
-  dest = sorted(set(_split(t)[0] for t in outputs))
+  dest = sorted(set(fold_units.split_input(t)[0] for t in outputs))
   logger = tf.get_logger()
   level = logger.level
   logger.setLevel('ERROR')  # only its 'deprecated' notice is muted

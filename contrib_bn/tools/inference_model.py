@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from contrib_bn import checkpoint as bn_checkpoint
+from contrib_bn.checkpoint import restorer
 from contrib_bn.tools import inference_graph
 from contrib_bn.tools import model_file
 
@@ -101,13 +102,13 @@ def _restore(sess, model, checkpoint, needed):
   if var_list:
     with graph.as_default():
       saver = tf.compat.v1.train.Saver(var_list=var_list)
-    saver.restore(sess, bn_checkpoint._prefix(checkpoint))  # pylint: disable=protected-access
+    saver.restore(sess, restorer._prefix(checkpoint))  # pylint: disable=protected-access
   reader = tf.train.load_checkpoint(checkpoint)
   for derivation in plan.derived:
     variable = [v for v in needed if v.op.name == derivation.target]
     if variable:
       dtype = variable[0].dtype.base_dtype.as_numpy_dtype
-      bn_checkpoint._load(sess, variable[0], bn_checkpoint._derive_value(  # pylint: disable=protected-access
+      restorer._load(sess, variable[0], restorer._derive_value(  # pylint: disable=protected-access
           derivation, reader, dtype))
   with graph.as_default():
     unrestored = sess.run(
