@@ -3,6 +3,7 @@
   python -m contrib_bn verify [--goldens DIR] [--filter RE]
   python -m contrib_bn inspect CHECKPOINT [--graph MODULE:CALLABLE] ...
   python -m contrib_bn export-keras CHECKPOINT --scope SCOPE --output F.keras
+  python -m contrib_bn export FILE.py:FUNCTION CHECKPOINT --saved-model DIR ...
   python -m contrib_bn scan PATH... [--json]
   python -m contrib_bn regress record|compare|setup-tf1 ...
 
@@ -22,13 +23,15 @@ from contrib_bn import _quiet_startup
 _quiet_startup.load_tensorflow_quietly()
 
 from contrib_bn.conformance import verify  # pylint: disable=g-import-not-at-top,wrong-import-position
+from contrib_bn.tools import export
 from contrib_bn.tools import inspect_checkpoint
 from contrib_bn.tools import keras_export
 from contrib_bn.tools import regress
 from contrib_bn.tools import scan
 
 # The modules whose `register(subparsers)` adds a subcommand, in help order.
-SUBCOMMANDS = (verify, inspect_checkpoint, keras_export, scan, regress)
+SUBCOMMANDS = (verify, inspect_checkpoint, keras_export, export, scan,
+               regress)
 
 EXIT_USAGE = 2
 
