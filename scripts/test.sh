@@ -6,7 +6,9 @@
 #      real tf.contrib.layers.batch_norm, and the fresh corpus equals the
 #      committed one;
 #   3. tests/ under TensorFlow 2.x with contrib_bn installed from this tree;
-#   4. `python -m contrib_bn verify` against the fresh corpus.
+#   4. `python -m contrib_bn verify` against the fresh corpus;
+#   5. tf_slim's shipped net tests after contrib_bn.install()
+#      (scripts/run_slim_net_tests.py).
 # Virtual environments are created under .venvs/ (override: CONTRIB_BN_VENVS)
 # and reused by later runs. TF_SPEC picks the TensorFlow 2 release
 # (default: the newest); CONTRIB_BN_PY37 the Python 3.7 interpreter.
@@ -58,3 +60,6 @@ echo "== contrib_bn verify against the fresh corpus"
 export CONTRIB_BN_TF1_PYTHON="$tf1/bin/python"
 echo "== tests on $("$tf2/bin/python" -c 'import tensorflow as tf; print("TensorFlow", tf.__version__)')"
 (cd "$root" && "$tf2/bin/python" -m pytest tests -q -p no:cacheprovider)
+
+echo "== tf_slim's own net tests after contrib_bn.install()"
+(cd "$root" && "$tf2/bin/python" scripts/run_slim_net_tests.py)
