@@ -34,8 +34,8 @@ import importlib
 import importlib.util
 import sys
 
-__all__ = ['MISSING_MESSAGE', 'is_available', 'repair', 'restore',
-           'slim_batch_norm']
+__all__ = ['MISSING_MESSAGE', 'is_available', 'is_repaired', 'repair',
+           'restore', 'slim_batch_norm']
 
 MISSING_MESSAGE = (
     '%s needs the tf_slim package, which contrib_bn repairs but does not '
