@@ -51,11 +51,10 @@ TRAINED_RTOL = 2e-3
 # kernel that feeds a training-mode batch norm over a batch of two is a small
 # difference of large terms (batch norm's backward pass removes the mean and
 # the component along the normalized output), so rounding differences of the
-# forward pass come out ~100x larger in it; measured 2.2e-2 (resnet_v1_50,
-# block2/unit_4/conv1, relative to the slot's sum of |x|) while the losses
-# agree to 3e-7 and the evaluation logits to 7.5e-6. The weights and moving
-# statistics stay under TRAINED_RTOL.
-SLOT_RTOL = 5e-2
+# forward pass come out larger in it than in the losses or weights; measured
+# 1.0e-3 (resnet_v1_50) while the trained weights agree to 7e-7 and the losses
+# to 3e-7. 1e-2 leaves room for other CPUs.
+SLOT_RTOL = 1e-2
 # Restoring a TF1 checkpoint and evaluating: one forward pass again.
 RESTORE_RTOL = FORWARD_RTOL
 
