@@ -17,12 +17,12 @@ import tensorflow as tf
 
 import contrib_bn
 
-installer = importlib.import_module('contrib_bn.install')
+installer = importlib.import_module('contrib_bn.compat.install')
 slim_support = importlib.import_module('contrib_bn.compat.slim')
 replacements = importlib.import_module('contrib_bn.compat.replacements')
 contrib_layers = importlib.import_module('contrib_bn.compat.contrib_layers')
-layer = importlib.import_module('contrib_bn.layer')
-scoping = importlib.import_module('contrib_bn.arg_scope')
+layer = importlib.import_module('contrib_bn.compat.scoped_layer')
+scoping = importlib.import_module('contrib_bn.compat.arg_scope')
 
 tf_slim = pytest.importorskip(
     'tf_slim', reason='tf-slim is in the test extra: pip install .[test]')

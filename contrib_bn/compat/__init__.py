@@ -1,1 +1,1 @@
-"""TF1 compatibility surfaces built on contrib_bn: tf.contrib names and tf_slim."""
+"""TF1 compatibility surfaces: `tf.contrib` names, `arg_scope`, `install()`, tf_slim repair."""

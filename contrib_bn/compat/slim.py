@@ -71,7 +71,7 @@ def slim_batch_norm():
   if _replacement is not None:
     return _replacement
   slim_scopes = importlib.import_module('tf_slim.ops.arg_scope')
-  from contrib_bn.layer import batch_norm  # pylint: disable=g-import-not-at-top
+  from contrib_bn.compat.scoped_layer import batch_norm  # pylint: disable=g-import-not-at-top
 
   key = batch_norm._key_op  # pylint: disable=protected-access
   # tf_slim registers a function under its key when decorating it; that

@@ -28,7 +28,13 @@ Any other `tf.contrib` name raises an `AttributeError` (an `ImportError` for
 an import statement) that lists what is provided and, for common names, where
 TF 2 code finds them (contrib_bn.compat.replacements). `uninstall()` puts back
 whatever `contrib` attribute the modules had before, or removes it if they had
-none, and gives tf_slim back its own batch_norm.
+none, and gives tf_slim back its own batch_norm. `PROVIDED` lists the
+provided names as dotted strings for tools that read them.
+
+This module is over 400 lines because the namespaces, the import hooks that
+serve the legacy and `tensorflow.contrib.slim.*` module paths, and the
+install/uninstall state they share must change together: `uninstall()` undoes
+exactly what `install()` registered.
 """
 
 import importlib
@@ -37,13 +43,11 @@ import sys
 import threading
 import types
 
-# Names, not the module: the package re-exports the function `arg_scope`
-# under the submodule's name, so `contrib_bn.arg_scope` is the function.
-from contrib_bn.arg_scope import add_arg_scope
-from contrib_bn.arg_scope import arg_scope
-from contrib_bn.arg_scope import current_arg_scope
+from contrib_bn.compat.arg_scope import add_arg_scope
+from contrib_bn.compat.arg_scope import arg_scope
+from contrib_bn.compat.arg_scope import current_arg_scope
 
-__all__ = ['install', 'uninstall']
+__all__ = ['PROVIDED', 'install', 'uninstall']
 
 
 # ---------------------------------------------------------------------------
@@ -60,7 +64,7 @@ def _neighbourhood(batch_norm):
   from contrib_bn.compat import contrib_layers  # pylint: disable=g-import-not-at-top
   # By module name: the package re-exports the function `arg_scope` under
   # the submodule's name.
-  scoping = importlib.import_module('contrib_bn.arg_scope')
+  scoping = importlib.import_module('contrib_bn.compat.arg_scope')
   initializers = {
       name: getattr(contrib_layers, name)
       for name in ('xavier_initializer', 'xavier_initializer_conv2d',
@@ -175,7 +179,9 @@ def _replacement_hint(dotted_name):
 
 # ---------------------------------------------------------------------------
 
-_PROVIDED = (
+# Every dotted `tf.contrib` name install() provides; the one public table of
+# it (tools such as the scanner read it). The last entry needs tf_slim.
+PROVIDED = (
     'tf.contrib.layers.batch_norm',
     'tf.contrib.framework.arg_scope',
     'tf.contrib.framework.add_arg_scope',
@@ -190,7 +196,7 @@ _PROVIDED = (
     'tf.contrib.layers.sum_regularizer',
     'tf.contrib.layers.apply_regularization',
     # contrib_bn.compat.slim
-    'tf.contrib.slim (with tf_slim installed)',
+    'tf.contrib.slim',
 )
 
 _ATTRIBUTE = 'contrib'
@@ -210,7 +216,8 @@ _state = None
 def _missing_message(dotted_name):
   return ('%s is not available: contrib_bn provides only %s and %s; the rest '
           'of tf.contrib is not part of contrib_bn.%s' %
-          (dotted_name, ', '.join(_PROVIDED[:-1]), _PROVIDED[-1],
+          (dotted_name, ', '.join(PROVIDED[:-1]),
+           '%s (with tf_slim installed)' % PROVIDED[-1],
            _replacement_hint(dotted_name)))
 
 
@@ -251,9 +258,9 @@ class _Namespace(types.ModuleType):
 
 
 def _build_namespace():
-  # The layer module imports TensorFlow and the rest of the package, so it is
+  # The layer imports TensorFlow and the rest of the package, so it is
   # resolved only when someone asks for the TF1 names.
-  from contrib_bn.layer import batch_norm  # pylint: disable=g-import-not-at-top
+  from contrib_bn.compat.scoped_layer import batch_norm  # pylint: disable=g-import-not-at-top
 
   layer_members, legacy = _neighbourhood(batch_norm)
   layers = _Namespace('tensorflow.contrib.layers', layer_members)
