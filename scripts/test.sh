@@ -6,7 +6,10 @@
 #      real tf.contrib.layers.batch_norm, and the fresh corpus equals the
 #      committed one;
 #   3. tests/ under TensorFlow 2.x with contrib_bn installed from this tree;
-#   4. `python -m contrib_bn verify` against the fresh corpus.
+#   4. `python -m contrib_bn verify` against the fresh corpus;
+#   5. tf_slim's shipped net tests after contrib_bn.install()
+#      (scripts/run_slim_net_tests.py, its default selection; `--all` runs
+#      every shipped net test).
 # Every suite runs even when an earlier one fails; the script ends with one
 # line per suite and exits non-zero if any failed. A failure to set up the
 # environments stops it at once.
@@ -91,6 +94,9 @@ run_suite "verify (TF $tf2_version)" 'golden cases match' \
 run_suite "tests (TF $tf2_version)" "$pytest_counts" \
   env -C "$root" CONTRIB_BN_TF1_PYTHON="$tf1/bin/python" \
   "$tf2/bin/python" -m pytest tests -q -p no:cacheprovider
+
+run_suite "tf_slim net tests (TF $tf2_version)" "$pytest_counts" \
+  env -C "$root" "$tf2/bin/python" scripts/run_slim_net_tests.py
 
 echo "== summary"
 passed=0

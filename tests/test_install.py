@@ -1,6 +1,7 @@
 """Tests of `contrib_bn.install`: the TF1 `tf.contrib` names on TF 2.x."""
 
 import importlib
+import importlib.util
 import os
 import subprocess
 import sys
@@ -69,11 +70,11 @@ def test_all_access_paths_share_one_namespace():
 
 
 @pytest.mark.parametrize('path', [
-    'slim',
+    'rnn',
     'learn',
-    'layers.conv2d',
+    'layers.embed_sequence',
     'layers.batch_norm_v2',
-    'framework.get_variables',
+    'framework.list_variables',
     'framework.arg_scoped_arguments',
 ])
 @pytest.mark.parametrize('access', sorted(_ACCESS))
@@ -90,7 +91,33 @@ def test_other_contrib_names_raise(access, path):
   for provided in _PROVIDED:
     assert provided in message
   assert 'the rest of tf.contrib is not part of contrib_bn' in message
+  # Names with a TF 2 replacement end with where it is
+  # (tests/test_slim_compat.py); these have none.
+  assert message.endswith('the rest of tf.contrib is not part of contrib_bn.')
   assert not hasattr(namespace, name)
+
+
+@pytest.mark.parametrize('dotted', installer.PROVIDED)
+def test_every_provided_name_resolves(dotted):
+  # PROVIDED is the table other tools (the scanner) read: each entry must be
+  # reachable after install(); tf.contrib.slim needs tf_slim, which the test
+  # environment has (setup.py's `test` extra).
+  assert dotted.startswith('tf.contrib.'), dotted
+  installer.install()
+  value = tf
+  for part in dotted.split('.')[1:]:
+    value = getattr(value, part)
+  assert value is not None
+  if dotted == 'tf.contrib.layers.batch_norm':
+    assert value is layer.batch_norm
+
+
+def test_provided_table_lists_the_neighbourhood():
+  # The message for a missing name and the public table name the same set.
+  assert set(_PROVIDED) <= set(installer.PROVIDED)
+  assert 'tf.contrib.layers.xavier_initializer' in installer.PROVIDED
+  assert 'tf.contrib.slim' in installer.PROVIDED
+  assert len(set(installer.PROVIDED)) == len(installer.PROVIDED)
 
 
 def test_dunder_lookup_gets_plain_module_error():
@@ -99,9 +126,20 @@ def test_dunder_lookup_gets_plain_module_error():
     namespace.__wrapped__  # pylint: disable=pointless-statement
 
 
+_CONTRIB_LAYERS = [
+    'apply_regularization', 'batch_norm', 'l1_l2_regularizer',
+    'l1_regularizer', 'l2_regularizer', 'sum_regularizer',
+    'variance_scaling_initializer', 'xavier_initializer',
+    'xavier_initializer_conv2d',
+]
+# tf.contrib.slim is a member when tf_slim is installed (test extra).
+_CONTRIB_MEMBERS = ['framework', 'layers'] + (
+    ['slim'] if importlib.util.find_spec('tf_slim') else [])
+
+
 @pytest.mark.parametrize('path, names', [
-    ('', ['framework', 'layers']),
-    ('layers', ['batch_norm']),
+    ('', _CONTRIB_MEMBERS),
+    ('layers', _CONTRIB_LAYERS),
     ('framework', ['add_arg_scope', 'arg_scope', 'current_arg_scope']),
 ])
 def test_namespaces_list_their_members(path, names):
@@ -252,9 +290,9 @@ def test_import_of_other_contrib_modules_explains():
   installer.install()
   try:
     with pytest.raises(ImportError) as info:
-      importlib.import_module('tensorflow.contrib.slim')
+      importlib.import_module('tensorflow.contrib.rnn')
     assert 'contrib_bn provides only' in str(info.value)
-    assert 'tf.contrib.slim' in str(info.value)
+    assert 'tf.contrib.rnn' in str(info.value)
   finally:
     installer.uninstall()
   assert not any(type(f).__name__ == '_MissingContribFinder'

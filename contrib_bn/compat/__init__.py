@@ -1,1 +1,1 @@
-"""TF1 compatibility surface: `tf.contrib` names, `arg_scope`, `install()`."""
+"""TF1 compatibility surfaces: `tf.contrib` names, `arg_scope`, `install()`, tf_slim repair."""

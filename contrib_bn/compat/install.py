@@ -1,4 +1,4 @@
-"""Exposes contrib_bn under the TF1 names `tf.contrib.layers` and `.framework`.
+"""Exposes contrib_bn under the TF1 names `tf.contrib.layers`, `.framework` and `.slim`.
 
 After `install()`, unmodified TF1 code such as
 
@@ -7,22 +7,38 @@ After `install()`, unmodified TF1 code such as
                                      is_training=True):
     y = tf.contrib.layers.batch_norm(x)
 
-runs against contrib_bn. Exactly four names are provided, reachable from both
+runs against contrib_bn. The names provided are reachable from both
 `tensorflow` and `tensorflow.compat.v1`, and importable with
 `from tensorflow.contrib.layers import batch_norm` and the like:
 
   tf.contrib.layers.batch_norm
-  tf.contrib.framework.arg_scope
-  tf.contrib.framework.add_arg_scope
-  tf.contrib.framework.current_arg_scope
+  tf.contrib.layers.xavier_initializer, xavier_initializer_conv2d,
+      variance_scaling_initializer, l1_regularizer, l2_regularizer,
+      l1_l2_regularizer, sum_regularizer, apply_regularization
+      (contrib_bn.compat.contrib_layers)
+  tf.contrib.framework.arg_scope, add_arg_scope, current_arg_scope
+  the legacy module paths tensorflow.contrib.layers.python.layers (with
+      .layers, .initializers, .regularizers) and
+      tensorflow.contrib.framework.python.ops (with .arg_scope)
+  tf.contrib.slim and tensorflow.contrib.slim.*: the PyPI package tf_slim,
+      with its batch_norm replaced by contrib_bn's (contrib_bn.compat.slim);
+      without tf_slim, an ImportError saying `pip install tf-slim`.
 
-Any other `tf.contrib` name raises an `AttributeError` that lists what is
-provided, so code that needs more of `tf.contrib` fails at the first missing
-name with an explanation. `uninstall()` puts back whatever `contrib` attribute the
-modules had before, or removes it if they had none.
+Any other `tf.contrib` name raises an `AttributeError` (an `ImportError` for
+an import statement) that lists what is provided and, for common names, where
+TF 2 code finds them (contrib_bn.compat.replacements). `uninstall()` puts back
+whatever `contrib` attribute the modules had before, or removes it if they had
+none, and gives tf_slim back its own batch_norm. `PROVIDED` lists the
+provided names as dotted strings for tools that read them.
+
+This module is over 400 lines because the namespaces, the import hooks that
+serve the legacy and `tensorflow.contrib.slim.*` module paths, and the
+install/uninstall state they share must change together: `uninstall()` undoes
+exactly what `install()` registered.
 """
 
 import importlib
+import importlib.util
 import sys
 import threading
 import types
@@ -31,13 +47,156 @@ from contrib_bn.compat.arg_scope import add_arg_scope
 from contrib_bn.compat.arg_scope import arg_scope
 from contrib_bn.compat.arg_scope import current_arg_scope
 
-__all__ = ['install', 'uninstall']
+__all__ = ['PROVIDED', 'install', 'uninstall']
 
-_PROVIDED = (
+
+# ---------------------------------------------------------------------------
+# batch_norm's tf.contrib neighbourhood and tf.contrib.slim. Kept together so
+# the block can move with this module.
+
+def _neighbourhood(batch_norm):
+  """The modules and members added around batch_norm.
+
+  Returns:
+    (layer members, framework members, {dotted module name: namespace} of
+    the legacy module paths).
+  """
+  from contrib_bn.compat import contrib_layers  # pylint: disable=g-import-not-at-top
+  # By module name: the package re-exports the function `arg_scope` under
+  # the submodule's name.
+  scoping = importlib.import_module('contrib_bn.compat.arg_scope')
+  initializers = {
+      name: getattr(contrib_layers, name)
+      for name in ('xavier_initializer', 'xavier_initializer_conv2d',
+                   'variance_scaling_initializer')
+  }
+  regularizers = {
+      name: getattr(contrib_layers, name)
+      for name in ('l1_regularizer', 'l2_regularizer', 'l1_l2_regularizer',
+                   'sum_regularizer', 'apply_regularization')
+  }
+  layer_members = dict(initializers, batch_norm=batch_norm, **regularizers)
+  scope_members = {name: getattr(scoping, name) for name in scoping.__all__}
+  prefix = 'tensorflow.contrib.layers.python'
+  modules = {
+      prefix + '.layers.layers': _Namespace(prefix + '.layers.layers',
+                                            {'batch_norm': batch_norm}),
+      prefix + '.layers.initializers': _Namespace(
+          prefix + '.layers.initializers', initializers),
+      prefix + '.layers.regularizers': _Namespace(
+          prefix + '.layers.regularizers', regularizers),
+  }
+  # As in TF 1.15, the package re-exports its submodules' functions next to
+  # the submodules themselves.
+  modules[prefix + '.layers'] = _Namespace(
+      prefix + '.layers', dict(
+          layer_members, layers=modules[prefix + '.layers.layers'],
+          initializers=modules[prefix + '.layers.initializers'],
+          regularizers=modules[prefix + '.layers.regularizers']))
+  modules[prefix] = _Namespace(prefix, {'layers': modules[prefix + '.layers']})
+  prefix = 'tensorflow.contrib.framework.python'
+  modules[prefix + '.ops.arg_scope'] = _Namespace(prefix + '.ops.arg_scope',
+                                                  scope_members)
+  # `from .arg_scope import *` in TF 1.15's package rebinds the attribute
+  # `arg_scope` from the submodule to the function; the submodule stays
+  # importable by its full name.
+  modules[prefix + '.ops'] = _Namespace(prefix + '.ops', scope_members)
+  modules[prefix] = _Namespace(prefix, {'ops': modules[prefix + '.ops']})
+  return layer_members, modules
+
+
+def _slim_or_error():
+  """The repaired tf_slim; ImportError naming `pip install tf-slim` if absent."""
+  from contrib_bn.compat import slim as slim_support  # pylint: disable=g-import-not-at-top
+  if not slim_support.is_available():
+    raise ImportError(slim_support.MISSING_MESSAGE % 'tf.contrib.slim',
+                      name='tf_slim')
+  return slim_support.repair()
+
+
+def _try_repair_slim():
+  """Repairs tf_slim if it imports; returns (module or None, error or None)."""
+  from contrib_bn.compat import slim as slim_support  # pylint: disable=g-import-not-at-top
+  if not slim_support.is_available():
+    return None, None
+  try:
+    return slim_support.repair(), None
+  except Exception as error:  # pylint: disable=broad-except
+    # A tf_slim that fails to import must not take batch_norm down with it;
+    # tf.contrib.slim reports the failure when it is used.
+    return None, error
+
+
+class _AliasLoader(object):
+  """Loads `tensorflow.contrib.slim.X` as the already imported `tf_slim.X`."""
+
+  def __init__(self, target):
+    self._target = target
+
+  def create_module(self, spec):
+    del spec
+    return importlib.import_module(self._target)
+
+  def exec_module(self, module):
+    del module  # Already executed under its own name.
+
+
+def _slim_alias_spec(fullname):
+  """A spec aliasing tensorflow.contrib.slim.* to tf_slim.*, or None."""
+  prefix = 'tensorflow.contrib.slim'
+  if fullname != prefix and not fullname.startswith(prefix + '.'):
+    return None
+  if _state is None or _state[0].__dict__.get('slim') is None:
+    from contrib_bn.compat import slim as slim_support  # pylint: disable=g-import-not-at-top
+    raise ModuleNotFoundError(
+        slim_support.MISSING_MESSAGE % ('tf' + fullname[len('tensorflow'):]),
+        name=fullname)
+  target = 'tf_slim' + fullname[len(prefix):]
+  if importlib.util.find_spec(target) is None:
+    return None
+  return importlib.util.spec_from_loader(fullname, _AliasLoader(target))
+
+
+# Legacy module paths whose names are looked up as their public module's.
+_LEGACY_SEGMENTS = ('.python.layers.layers', '.python.layers.initializers',
+                    '.python.layers.regularizers', '.python.layers',
+                    '.python.ops.arg_scope', '.python.ops')
+
+
+def _replacement_hint(dotted_name):
+  from contrib_bn.compat import replacements  # pylint: disable=g-import-not-at-top
+  public_name = dotted_name
+  for segment in _LEGACY_SEGMENTS:
+    public_name = public_name.replace(segment, '')
+  replacement = replacements.replacement_for(public_name)
+  if replacement is not None:
+    return ' On TF 2.x use %s.' % replacement
+  # A whole module (tf.contrib.metrics): where its common names went.
+  inside = replacements.replacements_under(public_name)
+  if not inside:
+    return ''
+  return ' On TF 2.x: %s.' % '; '.join('%s -> %s' % item for item in inside)
+
+# ---------------------------------------------------------------------------
+
+# Every dotted `tf.contrib` name install() provides; the one public table of
+# it (tools such as the scanner read it). The last entry needs tf_slim.
+PROVIDED = (
     'tf.contrib.layers.batch_norm',
     'tf.contrib.framework.arg_scope',
     'tf.contrib.framework.add_arg_scope',
     'tf.contrib.framework.current_arg_scope',
+    # contrib_bn.compat.contrib_layers
+    'tf.contrib.layers.xavier_initializer',
+    'tf.contrib.layers.xavier_initializer_conv2d',
+    'tf.contrib.layers.variance_scaling_initializer',
+    'tf.contrib.layers.l1_regularizer',
+    'tf.contrib.layers.l2_regularizer',
+    'tf.contrib.layers.l1_l2_regularizer',
+    'tf.contrib.layers.sum_regularizer',
+    'tf.contrib.layers.apply_regularization',
+    # contrib_bn.compat.slim
+    'tf.contrib.slim',
 )
 
 _ATTRIBUTE = 'contrib'
@@ -56,8 +215,10 @@ _state = None
 
 def _missing_message(dotted_name):
   return ('%s is not available: contrib_bn provides only %s and %s; the rest '
-          'of tf.contrib is not part of contrib_bn.' %
-          (dotted_name, ', '.join(_PROVIDED[:-1]), _PROVIDED[-1]))
+          'of tf.contrib is not part of contrib_bn.%s' %
+          (dotted_name, ', '.join(PROVIDED[:-1]),
+           '%s (with tf_slim installed)' % PROVIDED[-1],
+           _replacement_hint(dotted_name)))
 
 
 class _Namespace(types.ModuleType):
@@ -81,6 +242,9 @@ class _Namespace(types.ModuleType):
     self.__all__ = sorted(members)
 
   def __getattr__(self, name):
+    if name == 'slim' and self.__name__ == 'tensorflow.contrib':
+      # Reached only when tf_slim is missing or broken: say how to get it.
+      raise _slim_error()
     # Dunder probes come from introspection tools (copy, pickle, inspect,
     # doctest), not from TF1 code; they get the plain module error.
     if name.startswith('__') and name.endswith('__'):
@@ -98,17 +262,37 @@ def _build_namespace():
   # resolved only when someone asks for the TF1 names.
   from contrib_bn.compat.scoped_layer import batch_norm  # pylint: disable=g-import-not-at-top
 
-  layers = _Namespace('tensorflow.contrib.layers', {'batch_norm': batch_norm})
+  layer_members, legacy = _neighbourhood(batch_norm)
+  layers = _Namespace('tensorflow.contrib.layers', layer_members)
   framework = _Namespace(
       'tensorflow.contrib.framework', {
           'arg_scope': arg_scope,
           'add_arg_scope': add_arg_scope,
           'current_arg_scope': current_arg_scope,
       })
-  return _Namespace('tensorflow.contrib', {
-      'layers': layers,
-      'framework': framework,
-  })
+  members = {'layers': layers, 'framework': framework}
+  slim, _ = _try_repair_slim()
+  if slim is not None:
+    members['slim'] = slim
+  namespace = _Namespace('tensorflow.contrib', members)
+  namespace._legacy_modules = legacy  # pylint: disable=protected-access
+  return namespace
+
+
+def _slim_error():
+  try:
+    _slim_or_error()
+  except ImportError as error:
+    return error
+  except Exception as error:  # pylint: disable=broad-except
+    failure = ImportError('tf.contrib.slim: tf_slim is installed but does not '
+                          'import: %s: %s' % (type(error).__name__, error),
+                          name='tf_slim')
+    failure.__cause__ = error
+    return failure
+  return ImportError('tf.contrib.slim: tf_slim became importable after '
+                     'install(); call contrib_bn.uninstall() and install() '
+                     'again', name='tf_slim')
 
 
 def _target_modules():
@@ -196,6 +380,9 @@ class _MissingContribFinder(object):
 
   def find_spec(self, fullname, path=None, target=None):
     del path, target
+    spec = _slim_alias_spec(fullname)
+    if spec is not None:
+      return spec
     if fullname.startswith('tensorflow.contrib.') and (
         fullname not in sys.modules):
       raise ModuleNotFoundError(
@@ -218,13 +405,21 @@ def _register_modules(namespace):
       'tensorflow.contrib.layers': namespace.layers,
       'tensorflow.contrib.framework': namespace.framework,
   }
+  entries.update(namespace._legacy_modules)  # pylint: disable=protected-access
+  slim = namespace.__dict__.get('slim')
+  if slim is not None:
+    entries['tensorflow.contrib.slim'] = slim
+    entries['tensorflow.contrib.slim.nets'] = importlib.import_module(
+        'tf_slim.nets')
   previous = {}
   for name, module in entries.items():
     previous[name] = sys.modules.get(name, _ABSENT)
     sys.modules[name] = module
-  # The namespace is a package to the import system, so that submodules it
-  # lacks reach the finder below.
-  namespace.__path__ = []
+    # Every namespace is a package to the import system, so that submodules
+    # it lacks reach the finder below (TF1 code imports
+    # tensorflow.contrib.layers.python.layers and the like).
+    if isinstance(module, _Namespace):
+      module.__path__ = []
   sys.meta_path.insert(0, _FINDER)
   return previous
 
@@ -244,6 +439,13 @@ def uninstall():
     _state = None
     while _FINDER in sys.meta_path:
       sys.meta_path.remove(_FINDER)
+    # Submodules imported through tensorflow.contrib.slim.* aliases.
+    for name in [n for n in sys.modules
+                 if n.startswith('tensorflow.contrib.slim.')]:
+      if name not in registered:
+        del sys.modules[name]
+    from contrib_bn.compat import slim as slim_support  # pylint: disable=g-import-not-at-top
+    slim_support.restore()
     for name, module in registered.items():
       if module is _ABSENT:
         sys.modules.pop(name, None)

