@@ -1,6 +1,6 @@
 """Command line of contrib_bn.
 
-  python -m contrib_bn verify [--goldens DIR] [--filter RE]
+  python -m contrib_bn verify [--goldens DIR] [--distributed-goldens DIR] [--filter RE]
   python -m contrib_bn inspect CHECKPOINT [--graph MODULE:CALLABLE] ...
   python -m contrib_bn export-keras CHECKPOINT --scope SCOPE --output F.keras
 """
@@ -18,6 +18,10 @@ def main(argv=None):
                       help='corpus directory (default: the packaged corpus)')
   verify.add_argument('--filter', default=None,
                       help='only case ids matching this regular expression')
+  verify.add_argument(
+      '--distributed-goldens', default=None,
+      help='distributed corpus directory (default: the packaged one, '
+           'checked after the single-device corpus unless --goldens is given)')
   from contrib_bn import checkpoint_cli  # pylint: disable=g-import-not-at-top
   checkpoint_cli.register(commands)
   args = parser.parse_args(argv)
@@ -26,6 +30,13 @@ def main(argv=None):
   if args.command == 'verify':
     from contrib_bn.corpus import verify as verify_module  # pylint: disable=g-import-not-at-top
     results = verify_module.run(args.goldens, args.filter)
+    if args.goldens is None or args.distributed_goldens is not None:
+      from contrib_bn.corpus import verify_distributed  # pylint: disable=g-import-not-at-top
+      more = verify_distributed.run(args.distributed_goldens, args.filter)
+      if more:
+        results = results + more
+        print('%d/%d cases match in total' % (
+            sum(1 for r in results if r.ok), len(results)))
     if not results:
       print('no golden case selected')
       return 1

@@ -8,6 +8,7 @@ variance receives the kernel's Bessel-corrected batch variance.
 import tensorflow as tf
 
 from contrib_bn import constants
+from contrib_bn import distribute
 from contrib_bn import graph_utils
 from contrib_bn import moving_averages
 from contrib_bn import variables as bn_variables
@@ -52,6 +53,9 @@ def kernel_outputs(cond, inputs, gamma, beta, variables, epsilon,
   epsilon = kernel_epsilon(epsilon)
 
   def training_outputs():
+    if distribute.is_synchronized():
+      return distribute.kernel_training_outputs(inputs, gamma, beta, epsilon,
+                                                data_format)
     return tf.compat.v1.nn.fused_batch_norm(
         inputs, gamma, beta, epsilon=epsilon, data_format=data_format)
 

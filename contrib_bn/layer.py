@@ -6,6 +6,7 @@ from contrib_bn import _core_path
 from contrib_bn import _fused_path
 from contrib_bn import _moments_path
 from contrib_bn import constants
+from contrib_bn import distribute
 from contrib_bn import tf1_errors
 from contrib_bn import validation
 from contrib_bn.arg_scope import add_arg_scope
@@ -215,4 +216,6 @@ def batch_norm(inputs,
       zero_debias_moving_mean=zero_debias_moving_mean, scope=scope,
       renorm=renorm, renorm_clipping=renorm_clipping,
       renorm_decay=renorm_decay, adjustment=adjustment)
-  return _BUILDERS[path](inputs, args)
+  context = distribute.layer_context(path, is_training, batch_weights)
+  with distribute.building(context):
+    return _BUILDERS[path](inputs, args)

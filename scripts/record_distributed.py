@@ -9,7 +9,9 @@ Every case of `contrib_bn/corpus/distributed.py` is built under
 normalizing its own batch. Writes `<id>.json` (case and structure) and
 `<id>.npz` (per-replica outputs and gradients, every copy of every variable,
 checkpoint contents, single-device inference from the checkpoint), the TF1
-checkpoint under `checkpoints/`, and `manifest.json`. Files are written into
+checkpoint under `checkpoints/`, and `manifest.json`; without `--filter`, also
+`placement.json`: where `tf.compat.v1.train.replica_device_setter` puts each
+variable and the ops writing it. Files are written into
 a staging directory and moved into place only when every case recorded.
 """
 
@@ -154,6 +156,12 @@ def main(argv):
       shutil.move(os.path.join(staging, 'checkpoints', case_id + suffix),
                   os.path.join(checkpoints, case_id + suffix))
   shutil.rmtree(staging)
+  if not FLAGS.filter:
+    _write_json(os.path.join(FLAGS.out, 'placement.json'), {
+        case['id']: {'case': case, 'placement': distributed.placement(
+            tf, tf.contrib.layers.batch_norm, case)}
+        for case in distributed.PLACEMENT_CASES})
+    print('placement under replica_device_setter recorded')
   manifest = os.path.join(FLAGS.out, 'manifest.json')
   known = set(recorded)
   if os.path.exists(manifest):

@@ -9,9 +9,8 @@ numbers. Each replica normalizes its own, different batch. Written for
 Python 3.7 as well as current Python; it never imports TensorFlow itself.
 
 Recorded per case: every replica's outputs and gradients of the first
-training step, every copy of every variable after `STEPS` training steps
-(and, with a placeholder `is_training`, after a step fed False, which must not
-move them), the per-replica inference outputs, the saved checkpoint's contents
+training step, every copy of every variable after `STEPS` training steps,
+the per-replica inference outputs (with a placeholder `is_training`), the saved checkpoint's contents
 and single-device inference from that checkpoint on the concatenated batch.
 """
 
@@ -200,10 +199,9 @@ def run(tf, sess, built, data, target, weights, checkpoint_prefix=None):
   arrays.update({'trained/' + k: v for k, v in
                  _read_copies(sess, built).items()})
   if not isinstance(built.training, bool):
-    # Inference must use and keep the moving statistics.
-    sess.run(built.train_op, _feed(built, data, target, weights, False))
-    arrays.update({'after_inference/' + k: v for k, v in
-                   _read_copies(sess, built).items()})
+    # Not recorded: the train op fed False. On the core path's kernel, TF
+    # 1.15 then moved the moving variance by 0 * (an output the inference
+    # kernel leaves unset), which turns it into NaN on some runs.
     infer = sess.run(built.fetches, _feed(built, data, target, weights,
                                           False))
     arrays.update({'infer/' + k: v for k, v in infer.items()
@@ -239,3 +237,52 @@ def single_device_inference(tf, batch_norm, case, checkpoint_prefix, data,
       saver.restore(sess, checkpoint_prefix)
       return sess.run(outputs, {inputs: data.reshape(
           [REPLICAS * PER_REPLICA] + case['shape'][1:])})
+
+
+# Placement under `tf.compat.v1.train.replica_device_setter` with two ps tasks:
+# which task holds each variable and where the ops that write it sit.
+PS_TASKS = 2
+WORKER_DEVICE = '/job:worker/task:0'
+PLACEMENT_CASES = [
+    _case('ps_core_kernel_r4', [2, 2, 3], scale=True),
+    _case('ps_core_renorm_r3', [2, 3], renorm=True, scale=True),
+    _case('ps_fused_zd_r4', [2, 2, 3], zero_debias_moving_mean=True),
+    _case('ps_moments_zd_r3', [2, 3], zero_debias_moving_mean=True),
+    _case('ps_moments_bw_none_r2', [3], batch_weights=True,
+          updates_collections=None),
+]
+# Reference-variable writes (TF 1.x) and resource-variable writes (TF 2.x).
+_WRITE_OPS = ('Assign', 'AssignSub', 'AssignAdd', 'AssignVariableOp',
+              'AssignSubVariableOp', 'AssignAddVariableOp')
+
+
+def _written_variable(op):
+  source = op.inputs[0].op
+  while source.type == 'Identity':
+    source = source.inputs[0].op
+  return source.name
+
+
+def placement(tf, batch_norm, case):
+  """`{variable: device}` and `{variable: sorted devices of its writes}`."""
+  v1 = tf.compat.v1
+  graph = tf.Graph()
+  with graph.as_default():
+    setter = v1.train.replica_device_setter(ps_tasks=PS_TASKS,
+                                            worker_device=WORKER_DEVICE)
+    with v1.device(setter):
+      inputs = v1.placeholder(tf.float32, case['shape'])
+      kwargs = dict(case['kwargs'])
+      if kwargs.pop('batch_weights', False):
+        kwargs['batch_weights'] = v1.placeholder(tf.float32,
+                                                 [case['shape'][0]])
+      batch_norm(inputs, decay=DECAY, is_training=True, scope=SCOPE,
+                 **kwargs)
+    variables = {v.op.name: v.device for v in v1.global_variables()}
+    initializers = set(v.initializer.name for v in v1.global_variables())
+    writes = {}
+    for op in graph.get_operations():
+      if op.type in _WRITE_OPS and op.name not in initializers:
+        writes.setdefault(_written_variable(op), set()).add(op.device)
+  return {'variables': variables,
+          'writes': {k: sorted(v) for k, v in writes.items()}}

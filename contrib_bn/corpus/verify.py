@@ -131,6 +131,17 @@ def _format_diff(result):
   return '%.2e' % result.max_abs_diff
 
 
+def report(result, out=print):
+  """Prints one row of the verification table, and the first problems."""
+  status = 'match' if result.ok else 'MISMATCH'
+  if result.note:
+    status += ' (%s)' % result.note
+  out('%-44s %-12s %-10s %s' % (result.case_id, result.path,
+                                _format_diff(result), status))
+  for problem in result.problems[:5]:
+    out('    ' + problem)
+
+
 def run(directory=None, pattern=None, out=print):
   """Verifies the corpus; returns the list of `CaseResult`s."""
   directory = directory or goldens.DEFAULT_DIR
@@ -147,13 +158,7 @@ def run(directory=None, pattern=None, out=print):
     except FileNotFoundError as e:
       result = CaseResult(case_id, '?', problems=[str(e)])
     results.append(result)
-    status = 'match' if result.ok else 'MISMATCH'
-    if result.note:
-      status += ' (%s)' % result.note
-    out('%-44s %-12s %-10s %s' % (case_id, result.path, _format_diff(result),
-                                  status))
-    for problem in result.problems[:5]:
-      out('    ' + problem)
+    report(result, out)
   matched = sum(1 for r in results if r.ok)
   diffs = [r.max_abs_diff for r in results if r.max_abs_diff is not None]
   if diffs:
