@@ -9,6 +9,7 @@ from contrib_bn.arg_scope import add_arg_scope
 from contrib_bn.arg_scope import arg_scope
 from contrib_bn.arg_scope import current_arg_scope
 from contrib_bn.arg_scope import has_arg_scope
+from contrib_bn.distribute import synchronized_statistics
 from contrib_bn.install import install
 from contrib_bn.install import uninstall
 from contrib_bn.layer import batch_norm
@@ -24,5 +25,6 @@ __all__ = [
     'has_arg_scope',
     'install',
     'select_path',
+    'synchronized_statistics',
     'uninstall',
 ]

@@ -53,11 +53,14 @@ def kernel_outputs(cond, inputs, gamma, beta, variables, epsilon,
   epsilon = kernel_epsilon(epsilon)
 
   def training_outputs():
-    if distribute.is_synchronized():
-      return distribute.kernel_training_outputs(inputs, gamma, beta, epsilon,
-                                                data_format)
     return tf.compat.v1.nn.fused_batch_norm(
         inputs, gamma, beta, epsilon=epsilon, data_format=data_format)
+
+  if distribute.is_synchronized():
+    # Global statistics: their cross-replica sums cannot sit in a branch.
+    synchronized = distribute.kernel_training_outputs(
+        inputs, gamma, beta, epsilon, data_format)
+    training_outputs = lambda: synchronized
 
   def inference_outputs():
     return tf.compat.v1.nn.fused_batch_norm(

@@ -222,7 +222,8 @@ def layer_context(path, is_training, batch_weights):
         'updates_collections, no batch_weights, no zero_debias_moving_mean), '
         'or contrib_bn.synchronized_statistics().' % (name, is_training, path))
   del batch_weights  # weighted moments synchronize like plain ones
-  return Context(strategy, replica, synchronized)
+  # Inference computes no batch statistics, so there is nothing to sum.
+  return Context(strategy, replica, synchronized and training is not False)
 
 
 def uses_sync_on_read():
@@ -338,7 +339,7 @@ def global_moments(inputs, axes, weights=None, keepdims=False):
     weights = tf.cast(weights, inputs.dtype) * tf.ones_like(inputs)
   local = tf.stack([tf.reduce_sum(inputs * weights, axes),
                     tf.reduce_sum(weights, axes)])
-  total = replica.all_reduce(_SUM, local)
+  total = _cross_replica_sum(replica, local)
   count = total[1]
   mean = total[0] / count
   shaped_mean = mean
@@ -346,10 +347,51 @@ def global_moments(inputs, axes, weights=None, keepdims=False):
     shaped_mean = _keep(mean, inputs, axes)
   deviations = tf.reduce_sum(
       tf.math.squared_difference(inputs, shaped_mean) * weights, axes)
-  variance = replica.all_reduce(_SUM, deviations) / count
+  variance = _cross_replica_sum(replica, deviations) / count
   if keepdims:
     return _keep(mean, inputs, axes), _keep(variance, inputs, axes), count
   return mean, variance, count
+
+
+_SUM_GRADIENT = 'ContribBnCrossReplicaSum'
+
+
+def _all_sum(replica, value):
+  """The sum of `value` over all replicas, on every replica."""
+  def merge_fn(strategy, per_replica):
+    return strategy.extended.batch_reduce_to(_SUM,
+                                             [(per_replica, per_replica)])
+  return replica.merge_call(merge_fn, args=(value,))[0]
+
+
+@tf.RegisterGradient(_SUM_GRADIENT)
+def _cross_replica_sum_gradient(unused_op, grad):
+  replica = tf.distribute.get_replica_context()
+  if replica is None or not tf.distribute.has_strategy():
+    raise ValueError(
+        'Gradients through contrib_bn.synchronized_statistics() must be '
+        'computed per replica, inside strategy.extended.'
+        'call_for_each_replica, like the layer was built.')
+  return _all_sum(replica, grad)
+
+
+def _cross_replica_sum(replica, value):
+  """A cross-replica sum whose gradient is the cross-replica sum too.
+
+  The sum of every replica's loss depends on this replica's value through
+  every replica's copy of the sum, so its gradient sums all replicas'
+  upstream gradients. `ReplicaContext.all_reduce` expresses that with
+  `tf.custom_gradient`, whose graph-mode bookkeeping collects the ops
+  created while it runs; with MirroredStrategy's replica threads building
+  the same graph at once it picks up the other replicas' variables and
+  fails. A gradient override on an identity keeps the bookkeeping out.
+  """
+  reduced = _all_sum(replica, value)
+  graph = tf.compat.v1.get_default_graph()
+  with graph.gradient_override_map({'Identity': _SUM_GRADIENT}):
+    tracked = tf.identity(value)
+  # Forward: exactly `reduced`; backward: through the overridden identity.
+  return tf.stop_gradient(reduced) + (tracked - tf.stop_gradient(tracked))
 
 
 def _keep(value, inputs, axes):
