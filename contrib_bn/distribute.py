@@ -101,7 +101,14 @@ def synchronization_requested():
 
 
 def _strategy_name(strategy):
-  return type(strategy).__name__
+  # The public name: TF's v1 classes end in `V1`, and MultiWorkerMirrored is
+  # implemented as CollectiveAllReduceStrategy.
+  name = type(strategy).__name__
+  if name.endswith('V1'):
+    name = name[:-2]
+  if name == 'CollectiveAllReduceStrategy':
+    name = 'MultiWorkerMirroredStrategy'
+  return name
 
 
 class Context(object):

@@ -90,6 +90,13 @@ def test_synchronized_equals_global_batch(case):
   data, target, weights = distributed.case_data(case)
   single, variables = _single_device(case, data, target, weights)
   ours = _synchronized_run(case, data, target, weights)
+  check_against_single_device(ours, single, variables)
+  for name, expected in variables.items():
+    _assert_close(ours['ckpt/' + name], expected, 'checkpoint ' + name)
+
+
+def check_against_single_device(ours, single, variables):
+  """Replicated results against one device on the concatenated batch."""
   replicas = range(distributed.REPLICAS)
   for name, expected in single.items():
     parts = [ours['train/%s/replica%d' % (name, r)] for r in replicas]
@@ -103,7 +110,6 @@ def test_synchronized_equals_global_batch(case):
     for r in replicas:
       _assert_close(ours['trained/var/%s/copy%d' % (name, r)], expected,
                     '%s copy %d' % (name, r))
-    _assert_close(ours['ckpt/' + name], expected, 'checkpoint ' + name)
 
 
 def test_synchronization_changes_statistics():
@@ -145,3 +151,94 @@ def test_inference_keeps_every_copy(case_id):
   assert moving
   for key in moving:
     np.testing.assert_array_equal(after[key], before[key], err_msg=key)
+
+
+def _build_in_replicas(strategy, **kwargs):
+  def replica_fn():
+    inputs = tf.ones([4, 2, 2, 3])
+    return contrib_bn.batch_norm(inputs, scope='bn', **kwargs)
+  with strategy.scope():
+    return strategy.extended.call_for_each_replica(replica_fn)
+
+
+def test_unsupported_strategy_is_named():
+  with tf.Graph().as_default():
+    strategy = (tf.compat.v1.distribute.experimental
+                .CentralStorageStrategy(['/cpu:0']))
+    with pytest.raises(ValueError, match='CentralStorageStrategy.*'
+                       'MirroredStrategy, MultiWorkerMirroredStrategy'):
+      _build_in_replicas(strategy)
+
+
+def test_synchronized_outside_any_strategy_is_refused():
+  with tf.Graph().as_default():
+    inputs = tf.ones([4, 3])
+    with contrib_bn.synchronized_statistics():
+      with pytest.raises(ValueError, match='needs a distribution strategy'):
+        contrib_bn.batch_norm(inputs)
+    # Off again once the scope closes.
+    contrib_bn.batch_norm(inputs)
+
+
+def test_synchronized_on_one_device_is_refused():
+  with tf.Graph().as_default():
+    strategy = tf.compat.v1.distribute.OneDeviceStrategy('/cpu:0')
+    with contrib_bn.synchronized_statistics():
+      with pytest.raises(ValueError, match='OneDeviceStrategy has one device'):
+        _build_in_replicas(strategy)
+
+
+def test_one_device_strategy_builds_single_device_names():
+  with tf.Graph().as_default():
+    strategy = tf.compat.v1.distribute.OneDeviceStrategy('/cpu:0')
+    _build_in_replicas(strategy, zero_debias_moving_mean=True)
+    names = sorted(v.op.name for v in tf.compat.v1.global_variables())
+  assert names == ['bn/beta', 'bn/bn/moving_mean/biased',
+                   'bn/bn/moving_mean/local_step', 'bn/moving_mean',
+                   'bn/moving_variance']
+
+
+def test_training_in_cross_replica_context_is_refused():
+  with tf.Graph().as_default():
+    strategy = verify_distributed.mirrored_strategy()
+    with strategy.scope():
+      with pytest.raises(ValueError, match='cross-replica context of '
+                         'MirroredStrategy'):
+        contrib_bn.batch_norm(tf.ones([4, 3]), scope='bn')
+
+
+def test_cross_replica_inference_reads_the_mean_of_the_copies():
+  case = distributed.case_by_id('dist_core_plain_r3')
+  data, target, weights = distributed.case_data(case)
+  graph = tf.Graph()
+  with graph.as_default():
+    strategy = verify_distributed.mirrored_strategy()
+    built = distributed.build(tf, contrib_bn.batch_norm, case, strategy)
+    with strategy.scope():
+      inputs = tf.constant(data[0])
+      inferred = contrib_bn.batch_norm(inputs, decay=distributed.DECAY,
+                                       is_training=False, reuse=True,
+                                       scope=distributed.SCOPE, scale=True)
+    with tf.compat.v1.Session(
+        graph=graph, config=verify_distributed.session_config()) as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      distributed.run(tf, sess, built, data, target, weights)
+      copies = sess.run(built.copies)
+      got = sess.run(inferred)
+  mean = (copies['var/bn/moving_mean/copy0'] +
+          copies['var/bn/moving_mean/copy1']) / 2
+  variance = (copies['var/bn/moving_variance/copy0'] +
+              copies['var/bn/moving_variance/copy1']) / 2
+  assert np.max(np.abs(copies['var/bn/moving_mean/copy0'] -
+                       copies['var/bn/moving_mean/copy1'])) > 1e-3
+  expected = (data[0] - mean) / np.sqrt(variance + 0.001)
+  _assert_close(got, expected, 'cross-replica inference')
+
+
+def test_tensor_is_training_on_merged_paths_is_refused():
+  with tf.Graph().as_default():
+    strategy = verify_distributed.mirrored_strategy()
+    training = tf.compat.v1.placeholder(tf.bool, [])
+    with pytest.raises(ValueError, match='is a tensor on the fused path'):
+      _build_in_replicas(strategy, is_training=training,
+                         updates_collections=None)
