@@ -160,13 +160,12 @@ def _static_training(is_training):
     return None
 
 
-def layer_context(path, is_training, batch_weights):
+def layer_context(path, is_training):
   """Checks the distribution context of one layer; returns a `Context`.
 
   Args:
     path: the internal path the layer takes (`constants.PATH_*`).
     is_training: the layer's `is_training` argument.
-    batch_weights: the layer's `batch_weights` argument.
 
   Returns:
     A `Context`, or None outside any strategy (and for one device).
@@ -228,15 +227,8 @@ def layer_context(path, is_training, batch_weights):
         'is_training, or use the core-layer path (default '
         'updates_collections, no batch_weights, no zero_debias_moving_mean), '
         'or contrib_bn.synchronized_statistics().' % (name, is_training, path))
-  del batch_weights  # weighted moments synchronize like plain ones
   # Inference computes no batch statistics, so there is nothing to sum.
   return Context(strategy, replica, synchronized and training is not False)
-
-
-def uses_sync_on_read():
-  """Whether core-layer moving statistics are sync-on-read variables."""
-  context = current()
-  return context is not None
 
 
 def variable_kwargs(sync_on_read):
@@ -245,11 +237,6 @@ def variable_kwargs(sync_on_read):
     return {}
   return {'synchronization': tf.VariableSynchronization.ON_READ,
           'aggregation': tf.VariableAggregation.MEAN}
-
-
-def in_replica_context():
-  context = current()
-  return context is not None and context.replica_context is not None
 
 
 def create_in_cross_replica_context(variable, create_fn):

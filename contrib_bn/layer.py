@@ -216,6 +216,6 @@ def batch_norm(inputs,
       zero_debias_moving_mean=zero_debias_moving_mean, scope=scope,
       renorm=renorm, renorm_clipping=renorm_clipping,
       renorm_decay=renorm_decay, adjustment=adjustment)
-  context = distribute.layer_context(path, is_training, batch_weights)
+  context = distribute.layer_context(path, is_training)
   with distribute.building(context):
     return _BUILDERS[path](inputs, args)

@@ -1,0 +1,56 @@
+"""The committed distributed corpus is what TF 1.15.5 records today."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+CORPUS = os.path.join(ROOT, 'contrib_bn', 'goldens', 'distributed')
+RECORDER = os.path.join(ROOT, 'scripts', 'record_distributed.py')
+# Re-recording on the same release is expected to be bit-identical; 1e-6 of
+# the array's scale allows for another CPU's vector width in Eigen reductions.
+REPRODUCE_RTOL = 1e-6
+
+
+@pytest.fixture(scope='module')
+def fresh_corpus(tmp_path_factory):
+  out = str(tmp_path_factory.mktemp('fresh_distributed'))
+  subprocess.check_call([sys.executable, RECORDER, '--out', out,
+                         '--check_determinism'])
+  return out
+
+
+def _load_json(directory, name):
+  with open(os.path.join(directory, name)) as f:
+    return json.load(f)
+
+
+def test_same_cases(fresh_corpus):
+  assert (_load_json(fresh_corpus, 'manifest.json') ==
+          _load_json(CORPUS, 'manifest.json'))
+
+
+def test_records_and_placement_identical(fresh_corpus):
+  assert (_load_json(fresh_corpus, 'placement.json') ==
+          _load_json(CORPUS, 'placement.json'))
+  for case_id in _load_json(CORPUS, 'manifest.json')['cases']:
+    assert (_load_json(fresh_corpus, case_id + '.json') ==
+            _load_json(CORPUS, case_id + '.json')), case_id
+
+
+def test_arrays_reproduce(fresh_corpus):
+  for case_id in _load_json(CORPUS, 'manifest.json')['cases']:
+    with np.load(os.path.join(CORPUS, case_id + '.npz')) as a, np.load(
+        os.path.join(fresh_corpus, case_id + '.npz')) as b:
+      assert sorted(a.files) == sorted(b.files), case_id
+      for key in a.files:
+        x = a[key].astype(np.float64)
+        y = b[key].astype(np.float64)
+        scale = max(1.0, float(np.max(np.abs(x), initial=0.0)))
+        np.testing.assert_allclose(y, x, rtol=0, atol=REPRODUCE_RTOL * scale,
+                                   err_msg='%s %s' % (case_id, key))
