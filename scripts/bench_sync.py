@@ -8,8 +8,8 @@ Builds one training step (forward, gradients, moving-statistics updates) of
 replica with its own batch of shape `--shape`, for each path (core layer with
 the kernel, fused, moments) with TF 1.15's per-replica statistics and with
 `contrib_bn.synchronized_statistics()`. Reports the median step time of
-`--repeats` timed runs of `--steps` steps and the synchronized / per-replica
-ratio. On CPU devices of one process the cross-replica sums are memory copies;
+`--repeats` timed runs of `--steps` steps, the two modes timed in turns, and
+the median of the paired synchronized / per-replica ratios. On CPU devices of one process the cross-replica sums are memory copies;
 across GPUs or machines they cost more. Exit code 0 when every mode ran.
 """
 
@@ -64,23 +64,40 @@ def _step(path_kwargs, synchronized, shape, layers):
   return graph, data, train, init
 
 
-def measure(path, synchronized, args):
-  graph, data, train, init = _step(PATHS[path], synchronized, args.shape,
-                                   args.layers)
-  feed = {data: np.random.RandomState(0).normal(
-      size=[REPLICAS] + args.shape).astype(np.float32)}
+def _timed(sess, train, feed, steps):
+  start = time.perf_counter()
+  for _ in range(steps):
+    sess.run(train, feed)
+  return (time.perf_counter() - start) / steps
+
+
+def measure(path, args):
+  """Median step times of both modes, timed alternately, and their ratio.
+
+  The two modes run in turns, so load from other processes on a shared
+  machine hits both alike; the ratio is the median of the paired ratios.
+  """
   config = tf.compat.v1.ConfigProto(device_count={'CPU': REPLICAS})
-  times = []
-  with tf.compat.v1.Session(graph=graph, config=config) as sess:
+  sessions = []
+  batch = np.random.RandomState(0).normal(
+      size=[REPLICAS] + args.shape).astype(np.float32)
+  for synchronized in (False, True):
+    graph, data, train, init = _step(PATHS[path], synchronized, args.shape,
+                                     args.layers)
+    sess = tf.compat.v1.Session(graph=graph, config=config)
     sess.run(init)
-    for _ in range(3):
-      sess.run(train, feed)
-    for _ in range(args.repeats):
-      start = time.perf_counter()
-      for _ in range(args.steps):
-        sess.run(train, feed)
-      times.append((time.perf_counter() - start) / args.steps)
-  return float(np.median(times))
+    feed = {data: batch}
+    _timed(sess, train, feed, 3)
+    sessions.append((sess, train, feed))
+  times = [[], []]
+  for _ in range(args.repeats):
+    for mode, (sess, train, feed) in enumerate(sessions):
+      times[mode].append(_timed(sess, train, feed, args.steps))
+  for sess, _, _ in sessions:
+    sess.close()
+  ratios = [b / a for a, b in zip(*times)]
+  return (float(np.median(times[0])), float(np.median(times[1])),
+          float(np.median(ratios)))
 
 
 def main(argv=None):
@@ -102,13 +119,12 @@ def main(argv=None):
   args = parser.parse_args(argv)
   rows = []
   for path in args.paths.split(','):
-    own = measure(path, False, args)
-    synced = measure(path, True, args)
+    own, synced, ratio = measure(path, args)
     rows.append({'path': path, 'per_replica_ms': own * 1e3,
-                 'synchronized_ms': synced * 1e3, 'ratio': synced / own})
+                 'synchronized_ms': synced * 1e3, 'ratio': ratio})
     if not args.json:
       print('%-12s per-replica %8.2f ms  synchronized %8.2f ms  x%.2f' % (
-          path, own * 1e3, synced * 1e3, synced / own), flush=True)
+          path, own * 1e3, synced * 1e3, ratio), flush=True)
   if args.json:
     print(json.dumps({'replicas': REPLICAS, 'shape': args.shape,
                       'layers': args.layers, 'rows': rows}, indent=1))

@@ -47,13 +47,18 @@ echo "== recording a fresh corpus with TensorFlow 1.15.5"
 "$tf1/bin/python" "$root/scripts/record_goldens.py" --out "$fresh" \
   --check_determinism | tail -n 1
 
+echo "== recording a fresh distributed corpus with TensorFlow 1.15.5"
+"$tf1/bin/python" "$root/scripts/record_distributed.py" \
+  --out "$fresh/distributed" --check_determinism | tail -n 1
+
 echo "== compat_tests on TensorFlow 1.15.5"
 (cd "$root" && CONTRIB_BN_FRESH_CORPUS="$fresh" \
+  CONTRIB_BN_FRESH_DISTRIBUTED="$fresh/distributed" \
   "$tf1/bin/python" -m pytest compat_tests -q -p no:cacheprovider)
 
-echo "== contrib_bn verify against the fresh corpus"
+echo "== contrib_bn verify against the fresh corpora"
 (cd "$root" && "$tf2/bin/python" -m contrib_bn verify --goldens "$fresh" \
-  | tail -n 2)
+  --distributed-goldens "$fresh/distributed" | tail -n 3)
 
 export CONTRIB_BN_TF1_PYTHON="$tf1/bin/python"
 echo "== tests on $("$tf2/bin/python" -c 'import tensorflow as tf; print("TensorFlow", tf.__version__)')"
