@@ -11,3 +11,12 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
+
+import module_loading  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+# The corpus comparison module needs only NumPy, so it loads here by path
+# without the TF-2-only package around it: one definition of the tolerances
+# for re-recording on another processor.
+compare = module_loading.load_by_path(
+    'contrib_bn_conformance_compare',
+    os.path.join(ROOT, 'contrib_bn', 'conformance', 'compare.py'))

@@ -20,6 +20,10 @@ Beyond TF 1.15, `synchronized_statistics()` makes training compute the batch
 mean and variance over the global batch of all replicas (cross-replica sums),
 so outputs, gradients and moving statistics equal single-device batch norm on
 the concatenated batch. It is off by default.
+
+The module is over 400 lines because the refusal of unsupported contexts,
+the variable hooks and the cross-replica statistics share one per-layer
+context; split up, each part would reach into the others' state.
 """
 
 import contextlib

@@ -22,8 +22,7 @@ def _unique_list(items):
 
 
 def model_variable(name, shape, dtype, initializer, collections=None,
-                   trainable=True, regularizer=None, model=True,
-                   sync_on_read=False):
+                   trainable=True, regularizer=None, sync_on_read=False):
   """`tf.compat.v1.get_variable` that also joins MODEL_VARIABLES.
 
   Args:
@@ -34,7 +33,6 @@ def model_variable(name, shape, dtype, initializer, collections=None,
     collections: extra collections, besides GLOBAL_VARIABLES.
     trainable: whether it joins TRAINABLE_VARIABLES.
     regularizer: optional callable; its loss joins REGULARIZATION_LOSSES.
-    model: whether the variable joins MODEL_VARIABLES.
     sync_on_read: under a mirrored strategy, make it a sync-on-read
       variable aggregated by MEAN (the core layer's moving statistics).
 
@@ -43,9 +41,8 @@ def model_variable(name, shape, dtype, initializer, collections=None,
   """
   if isinstance(collections, str):
     collections = [collections]
-  names = list(collections or []) + [_KEYS.GLOBAL_VARIABLES]
-  if model:
-    names.append(_KEYS.MODEL_VARIABLES)
+  names = list(collections or []) + [_KEYS.GLOBAL_VARIABLES,
+                                      _KEYS.MODEL_VARIABLES]
   return tf.compat.v1.get_variable(
       name, shape=shape, dtype=dtype, initializer=initializer,
       regularizer=regularizer, trainable=trainable,

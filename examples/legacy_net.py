@@ -166,6 +166,36 @@ def build_model(images, labels, is_training):
   return loss, train_op, logits
 
 
+def build_graph(is_training=None):
+  """The network in the model-file form contrib_bn's tools take.
+
+  `python -m contrib_bn regress ... examples/legacy_net.py:build_graph` and
+  `python -m contrib_bn export ...` call this inside a fresh default graph.
+
+  Args:
+    is_training: None for an `is_training` placeholder (default True); a
+      Python bool to build that mode statically.
+
+  Returns:
+    Dict with `inputs` (images, labels), `outputs` (logits, probabilities),
+    `loss`, `train_op` and, when built with a placeholder, `is_training`.
+  """
+  tf.set_random_seed(GRAPH_SEED)
+  images, labels, is_training_input = build_inputs()
+  mode = is_training_input if is_training is None else is_training
+  loss, train_op, logits = build_model(images, labels, mode)
+  model = {
+      'inputs': {'images': images, 'labels': labels},
+      'outputs': {'logits': logits,
+                  'probabilities': tf.nn.softmax(logits)},
+      'loss': loss,
+      'train_op': train_op,
+  }
+  if is_training is None:
+    model['is_training'] = is_training_input
+  return model
+
+
 def train_step(sess, loss, train_op, feed_dict):
   """Runs one training step; returns the loss before the update.
 

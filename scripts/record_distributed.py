@@ -4,7 +4,7 @@ Run with Python 3.7 and TensorFlow 1.15.5:
 
   python scripts/record_distributed.py [--out DIR] [--filter REGEX] [--check_determinism]
 
-Every case of `contrib_bn/corpus/distributed.py` is built under
+Every case of `contrib_bn/conformance/distributed.py` is built under
 `tf.distribute.MirroredStrategy` on two virtual CPU devices, each replica
 normalizing its own batch. Writes `<id>.json` (case and structure) and
 `<id>.npz` (per-replica outputs and gradients, every copy of every variable,
@@ -15,7 +15,6 @@ variable and the ops writing it. Files are written into
 a staging directory and moved into place only when every case recorded.
 """
 
-import importlib.util
 import json
 import os
 import re
@@ -40,16 +39,10 @@ flags.DEFINE_boolean('check_determinism', False,
                      'arrays; nothing is written if any case differs.')
 
 
-def _load(name, path):
-  # Loaded by path: importing the `contrib_bn` package would need TF 2.
-  spec = importlib.util.spec_from_file_location(name, path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+sys.path.insert(0, _ROOT)  # the tree's contrib_bn; its root imports nothing
 
-
-distributed = _load('distributed_cases',
-                    os.path.join(_PACKAGE, 'corpus', 'distributed.py'))
+# Only the TF-free conformance module: the rest of contrib_bn needs TF 2.
+from contrib_bn.conformance import distributed  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def record_case(tf, case, checkpoint_prefix):

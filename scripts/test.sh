@@ -7,10 +7,13 @@
 #      committed one;
 #   3. tests/ under TensorFlow 2.x with contrib_bn installed from this tree;
 #   4. `python -m contrib_bn verify` against the fresh corpus.
+# Every suite runs even when an earlier one fails; the script ends with one
+# line per suite and exits non-zero if any failed. A failure to set up the
+# environments stops it at once.
 # Virtual environments are created under .venvs/ (override: CONTRIB_BN_VENVS)
 # and reused by later runs. TF_SPEC picks the TensorFlow 2 release
 # (default: the newest); CONTRIB_BN_PY37 the Python 3.7 interpreter.
-set -euo pipefail
+set -uo pipefail
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +29,7 @@ if [ -z "$CONTRIB_BN_PY37" ]; then
   exit 2
 fi
 
+set -e
 mkdir -p "$venvs"
 tf1="$venvs/tf115"
 tf2="$venvs/tf2"
@@ -40,26 +44,73 @@ fi
 "$tf2/bin/pip" install -q --disable-pip-version-check --upgrade pip
 "$tf2/bin/pip" install -q --disable-pip-version-check "$tf_spec" "$root[test]"
 
+set +e
+
 fresh="$(mktemp -d)"
-trap 'rm -rf "$fresh"' EXIT
+logs="$(mktemp -d)"
+trap 'rm -rf "$fresh" "$logs"' EXIT
+tf2_version="$("$tf2/bin/python" -c 'import tensorflow as tf; print(tf.__version__)' 2>/dev/null)"
 
-echo "== recording a fresh corpus with TensorFlow 1.15.5"
-"$tf1/bin/python" "$root/scripts/record_goldens.py" --out "$fresh" \
-  --check_determinism | tail -n 1
+names=()
+results=()
+failed=0
 
-echo "== recording a fresh distributed corpus with TensorFlow 1.15.5"
-"$tf1/bin/python" "$root/scripts/record_distributed.py" \
-  --out "$fresh/distributed" --check_determinism | tail -n 1
+# run_suite NAME SUMMARY_PATTERN COMMAND...: runs the command with its output
+# shown and kept, then records its status and the last line matching
+# SUMMARY_PATTERN (pytest's closing counts, or the command's own summary).
+run_suite() {
+  local name="$1" pattern="$2"
+  shift 2
+  echo "== $name"
+  local log="$logs/${#names[@]}.log"
+  "$@" 2>&1 | tee "$log"
+  local status="${PIPESTATUS[0]}"
+  local summary
+  summary="$(grep -E "$pattern" "$log" | tail -n 1 | sed -E 's/^=+ //; s/ =+$//')"
+  if [ "$status" -ne 0 ]; then
+    failed=$((failed + 1))
+    summary="FAILED (exit $status)${summary:+: $summary}"
+  fi
+  names+=("$name")
+  results+=("${summary:-ok}")
+}
 
-echo "== compat_tests on TensorFlow 1.15.5"
-(cd "$root" && CONTRIB_BN_FRESH_CORPUS="$fresh" \
+pytest_counts='[0-9]+ (passed|failed|error|errors|skipped|xfailed|xpassed)'
+
+run_suite "record corpus (TF 1.15.5)" 'cases|recorded|determinism' \
+  "$tf1/bin/python" "$root/scripts/record_goldens.py" --out "$fresh" \
+  --check_determinism
+
+run_suite "record distributed (TF 1.15.5)" 'cases|recorded|determinism' \
+  "$tf1/bin/python" "$root/scripts/record_distributed.py" \
+  --out "$fresh/distributed" --check_determinism
+
+run_suite "compat_tests (TF 1.15.5)" "$pytest_counts" \
+  env -C "$root" CONTRIB_BN_FRESH_CORPUS="$fresh" \
   CONTRIB_BN_FRESH_DISTRIBUTED="$fresh/distributed" \
-  "$tf1/bin/python" -m pytest compat_tests -q -p no:cacheprovider)
+  "$tf1/bin/python" -m pytest compat_tests -q -p no:cacheprovider
 
-echo "== contrib_bn verify against the fresh corpora"
-(cd "$root" && "$tf2/bin/python" -m contrib_bn verify --goldens "$fresh" \
-  --distributed-goldens "$fresh/distributed" | tail -n 3)
+run_suite "verify (TF $tf2_version)" 'cases match' \
+  env -C "$root" "$tf2/bin/python" -m contrib_bn verify --goldens "$fresh" \
+  --distributed-goldens "$fresh/distributed"
 
-export CONTRIB_BN_TF1_PYTHON="$tf1/bin/python"
-echo "== tests on $("$tf2/bin/python" -c 'import tensorflow as tf; print("TensorFlow", tf.__version__)')"
-(cd "$root" && "$tf2/bin/python" -m pytest tests -q -p no:cacheprovider)
+run_suite "tests (TF $tf2_version)" "$pytest_counts" \
+  env -C "$root" CONTRIB_BN_TF1_PYTHON="$tf1/bin/python" \
+  "$tf2/bin/python" -m pytest tests -q -p no:cacheprovider
+
+echo "== summary"
+passed=0
+failed_tests=0
+for i in "${!names[@]}"; do
+  printf '%-28s %s\n' "${names[$i]}" "${results[$i]}"
+  n="$(grep -oE '[0-9]+ passed' <<<"${results[$i]}" | awk '{s += $1} END {print s + 0}')"
+  passed=$((passed + n))
+  n="$(grep -oE '[0-9]+ (failed|errors?)' <<<"${results[$i]}" | awk '{s += $1} END {print s + 0}')"
+  failed_tests=$((failed_tests + n))
+done
+echo "pytest: $passed passed, $failed_tests failed"
+if [ "$failed" -ne 0 ]; then
+  echo "$failed of ${#names[@]} suites failed"
+  exit 1
+fi
+echo "all ${#names[@]} suites passed"

@@ -14,8 +14,8 @@ import pytest
 import tensorflow as tf
 
 import contrib_bn
-from contrib_bn.corpus import distributed
-from contrib_bn.corpus import verify_distributed
+from contrib_bn.conformance import distributed
+from contrib_bn.conformance import verify_distributed
 
 # Global statistics are summed across replicas in another order than one
 # device's reduction, and their gradients take another route; float32

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from contrib_bn.corpus import distributed
-from contrib_bn.corpus import verify_distributed
+from contrib_bn.conformance import distributed
+from contrib_bn.conformance import verify_distributed
 
 CASE_IDS = verify_distributed.case_ids()
 PLACEMENT = verify_distributed.placement_goldens()

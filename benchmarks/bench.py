@@ -24,7 +24,11 @@ machine load affects all of them alike; figures are medians.
 Writes `results.md`, `results.json` and, when matplotlib is installed,
 `step_times.png` to `--out_dir`, and prints the markdown table.
 
-  python scripts/bench.py [--smoke] [--tf1 [--tf1_python=PATH]] [--out_dir=D]
+  python benchmarks/bench.py [--smoke] [--tf1 [--tf1_python=PATH]] [--out_dir=D]
+
+This file is over 400 lines because it is one self-contained command: the
+three measurements share its interleaving, subprocess and reporting code,
+and it stays runnable as a plain script next to `_bench_tf1.py`.
 """
 
 from concurrent import futures

@@ -18,9 +18,9 @@ import numpy as np
 import tensorflow as tf
 
 from contrib_bn import layer
-from contrib_bn.corpus import compare
-from contrib_bn.corpus import distributed
-from contrib_bn.corpus import verify
+from contrib_bn.conformance import compare
+from contrib_bn.conformance import distributed
+from contrib_bn.conformance import verify
 
 DEFAULT_DIR = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'goldens',

@@ -1,6 +1,6 @@
 """Step time of batch norm on 2 replicas: synchronized statistics against not.
 
-  PYTHONPATH=. python scripts/bench_sync.py [--steps N] [--repeats R] [--json]
+  PYTHONPATH=. python benchmarks/bench_sync.py [--steps N] [--repeats R] [--json]
 
 Builds one training step (forward, gradients, moving-statistics updates) of
 `--layers` stacked `contrib_bn.batch_norm` layers under

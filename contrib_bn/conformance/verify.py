@@ -6,16 +6,19 @@ compares outputs, gradients, variables, regularization losses and the graph
 structure; then it restores the case's TF1 checkpoint into a fresh contrib_bn
 graph and compares the inference outputs. Error cases must raise TF 1.15's
 exception type and message.
+
+`register(subparsers)` adds the `verify` subcommand to the command line.
 """
 
 import re
 
 import tensorflow as tf
 
+from contrib_bn import _dispatch
 from contrib_bn import layer
-from contrib_bn.corpus import compare
-from contrib_bn.corpus import goldens
-from contrib_bn.corpus import harness
+from contrib_bn.conformance import compare
+from contrib_bn.conformance import goldens
+from contrib_bn.conformance import harness
 
 
 class CaseResult(object):
@@ -49,11 +52,11 @@ def path_of(case):
   updates = kwargs.get('updates_collections', harness.UPDATE_OPS_MARKER)
   if updates == harness.UPDATE_OPS_MARKER:
     updates = tf.compat.v1.GraphKeys.UPDATE_OPS
-  path = layer.select_path(
+  path = _dispatch.select_path(
       rank, kwargs.get('fused'), kwargs.get('batch_weights'),
       kwargs.get('renorm', False), kwargs.get('adjustment'),
       kwargs.get('zero_debias_moving_mean', False), updates)
-  if path == 'core' and layer.uses_fused_kernel(
+  if path == 'core' and _dispatch.uses_fused_kernel(
       path, rank, kwargs.get('fused'), kwargs.get('renorm', False),
       kwargs.get('adjustment')):
     return 'core+kernel'
