@@ -33,7 +33,8 @@ setuptools.setup(
     package_data={'contrib_bn': _package_data()},
     install_requires=['tensorflow>=2.16', 'numpy'],
     extras_require={
-        'test': ['pytest', 'hypothesis', 'absl-py', 'tf-slim==1.1.0'],
+        'test': ['pytest', 'hypothesis', 'absl-py', 'tf-slim==1.1.0',
+                 'matplotlib'],
         'bench': ['absl-py', 'matplotlib'],
     },
     entry_points={'console_scripts': ['contrib-bn=contrib_bn.cli:main']},

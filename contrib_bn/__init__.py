@@ -14,14 +14,16 @@ import importlib
 
 __version__ = '0.1.0'
 
-# Public name -> (module, attribute). `checkpoint` and `keras_export` are
-# modules of their own; the rest are functions.
+# Public name -> (module, attribute). `checkpoint`, `export` and
+# `keras_export` are modules of their own; the rest are functions.
 _PUBLIC = {
     'add_arg_scope': ('contrib_bn.compat.arg_scope', 'add_arg_scope'),
     'arg_scope': ('contrib_bn.compat.arg_scope', 'arg_scope'),
     'batch_norm': ('contrib_bn.compat.scoped_layer', 'batch_norm'),
+    'check_update_ops': ('contrib_bn.tools.update_ops', 'check_update_ops'),
     'checkpoint': ('contrib_bn.checkpoint', None),
     'current_arg_scope': ('contrib_bn.compat.arg_scope', 'current_arg_scope'),
+    'export': ('contrib_bn.tools.export', None),
     'has_arg_scope': ('contrib_bn.compat.arg_scope', 'has_arg_scope'),
     'install': ('contrib_bn.compat.install', 'install'),
     'keras_export': ('contrib_bn.keras_export', None),
@@ -29,6 +31,8 @@ _PUBLIC = {
     'synchronized_statistics': ('contrib_bn.distribute',
                                 'synchronized_statistics'),
     'uninstall': ('contrib_bn.compat.install', 'uninstall'),
+    'warn_on_unwired_updates': ('contrib_bn.tools.update_ops',
+                                'warn_on_unwired_updates'),
 }
 
 __all__ = sorted(_PUBLIC)

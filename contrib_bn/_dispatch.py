@@ -50,22 +50,6 @@ class Arguments(object):
   renorm_decay: Any = 0.99
   adjustment: Any = None
 
-  @classmethod
-  def from_locals(cls, names):
-    """The record from `batch_norm`'s local names, keeping only its arguments.
-
-    AutoGraph adds locals of its own (`fscope`) when it converts the layer,
-    as a distribution strategy does with the replica function it runs.
-
-    Args:
-      names: `locals()` at the top of `batch_norm`.
-
-    Returns:
-      The `Arguments`.
-    """
-    return cls(**{field.name: names[field.name]
-                  for field in dataclasses.fields(cls)})
-
   @property
   def initializers(self):
     """`param_initializers`, or an empty dict when it is empty or None."""

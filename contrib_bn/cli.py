@@ -4,6 +4,9 @@
                               [--filter RE]
   python -m contrib_bn inspect CHECKPOINT [--graph MODULE:CALLABLE] ...
   python -m contrib_bn export-keras CHECKPOINT --scope SCOPE --output F.keras
+  python -m contrib_bn export FILE.py:FUNCTION CHECKPOINT --saved-model DIR ...
+  python -m contrib_bn scan PATH... [--json]
+  python -m contrib_bn regress record|compare|setup-tf1 ...
 
 Every subcommand registers itself the same way: its module has a
 `register(subparsers)` that adds its parser and sets `func`, a callable
@@ -21,11 +24,15 @@ from contrib_bn import _quiet_startup
 _quiet_startup.load_tensorflow_quietly()
 
 from contrib_bn.conformance import verify_command  # pylint: disable=g-import-not-at-top,wrong-import-position
+from contrib_bn.tools import export
 from contrib_bn.tools import inspect_checkpoint
 from contrib_bn.tools import keras_export
+from contrib_bn.tools import regress
+from contrib_bn.tools import scan
 
 # The modules whose `register(subparsers)` adds a subcommand, in help order.
-SUBCOMMANDS = (verify_command, inspect_checkpoint, keras_export)
+SUBCOMMANDS = (verify_command, inspect_checkpoint, keras_export, export, scan,
+               regress)
 
 EXIT_USAGE = 2
 

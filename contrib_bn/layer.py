@@ -5,6 +5,8 @@ first, then contrib_bn's stricter checks (`validation`), and hands the
 record to the path TF 1.15 would have taken (`_dispatch`).
 """
 
+import dataclasses
+
 import tensorflow as tf
 
 from contrib_bn import _core_path
@@ -21,6 +23,10 @@ _BUILDERS = {
     constants.PATH_CORE: _core_path.core_batch_norm,
     constants.PATH_MOMENTS: _moments_path.moments_batch_norm,
 }
+
+# The names `batch_norm` records: its parameters but `inputs`.
+_ARGUMENT_NAMES = frozenset(
+    field.name for field in dataclasses.fields(_dispatch.Arguments))
 
 
 def batch_norm(inputs,
@@ -127,8 +133,12 @@ def batch_norm(inputs,
       with TF 1.15's message.
     TypeError: for input dtypes the chosen path cannot normalize.
   """
-  # Only the parameters are local names yet (AutoGraph may add its own).
-  args = _dispatch.Arguments.from_locals(locals())
+  # The parameters are the local names here, but when autograph converts
+  # this function (`tf.map_fn` converts what it calls) it adds locals of its
+  # own, such as `fscope`: only the record's fields are taken.
+  args = _dispatch.Arguments(**{
+      name: value for name, value in locals().items()
+      if name in _ARGUMENT_NAMES})
   inputs = tf.convert_to_tensor(inputs)
   path = _dispatch.path_for(inputs.get_shape().ndims, args)
   _tf1_errors.check_data_format(data_format)

@@ -41,7 +41,8 @@ def test_each_subcommand_registers_the_same_way(module):
     assert callable(parser.get_default('func')), name
 
 
-@pytest.mark.parametrize('command', ['verify', 'inspect', 'export-keras'])
+@pytest.mark.parametrize('command',
+                         ['verify', 'inspect', 'export-keras', 'export'])
 def test_every_subcommand_explains_itself(command, capsys):
   with pytest.raises(SystemExit) as info:
     cli.main([command, '--help'])

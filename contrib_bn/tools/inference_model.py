@@ -1,0 +1,201 @@
+"""The model rebuilt for inference, restored, run and frozen.
+
+Steps shared by `export` and `as_function`: build FILE.py:FUNCTION with
+`is_training=False`; check which inputs and variables the outputs read;
+restore those variables from the checkpoint (naming any missing or
+mis-shaped one); run the restored session graph on seeded inputs for the
+reference outputs; freeze the variables to constants.
+"""
+
+import collections
+import contextlib
+
+import numpy as np
+import tensorflow as tf
+
+from contrib_bn import checkpoint as bn_checkpoint
+from contrib_bn.checkpoint import restorer
+from contrib_bn.tools import inference_graph
+from contrib_bn.tools import model_file
+
+# Batch size of the seeded verification inputs where the batch is unknown.
+VERIFY_BATCH = 2
+VERIFY_SEED = 0
+
+
+class ExportError(ValueError):
+  """The model, checkpoint or exported artifact fails a check; the message
+  says which and why."""
+
+
+ArtifactCheck = collections.namedtuple(
+    'ArtifactCheck', ['artifact', 'path', 'max_abs_diff', 'rtol', 'atol',
+                      'ok'])
+
+
+
+def build_for_inference(target):
+  """Builds FILE.py:FUNCTION with `is_training=False`, statically.
+
+  Raises:
+    ExportError: FUNCTION has no `is_training` parameter (see the module
+      docstring), or breaks the model-file contract.
+  """
+  path, function = model_file.parse_target(target)
+  module = model_file.load_module(path)
+  fn = getattr(module, function, None)
+  if callable(fn) and not model_file._accepts_is_training(fn):  # pylint: disable=protected-access
+    raise ExportError(
+        '%s: the export builds the model for inference with '
+        'is_training=False fixed at graph-building time, so that no '
+        'Switch/Merge of an is_training placeholder and no batch-statistics '
+        'batch norm can remain; give %s a parameter `is_training=None` and '
+        'pass it on to batch_norm (a placeholder when it is None)' %
+        (target, function))
+  return model_file.build(target, is_training=False)
+
+
+def _variable_nodes(graph, names):
+  """The graph's global variables whose ops are among `names`."""
+  variables = graph.get_collection(tf.compat.v1.GraphKeys.GLOBAL_VARIABLES)
+  return [v for v in variables if v.op.name in names]
+
+
+def _check_dependencies(model, index):
+  """Outputs may only read the listed inputs; returns (used, unused)."""
+  tensors = {n: t.name for n, t in model.outputs.items()}
+  inputs = {n: t.name for n, t in model.inputs.items()}
+  problems = inference_graph.placeholders_outside_inputs(index, tensors,
+                                                         inputs)
+  if problems:
+    raise ExportError(
+        'outputs depend on placeholders that are not listed in `inputs`: ' +
+        '; '.join('%s <- %s' % (o, ', '.join(p)) for o, p in
+                  problems.items()) + ' (list them in `inputs`, or build '
+        'them as constants for inference)')
+  reached = index.ancestors(tensors.values())
+  used = [n for n, t in model.inputs.items() if t.op.name in reached]
+  unused = [n for n, t in model.inputs.items() if t.op.name not in reached]
+  return used, unused, reached
+
+
+def _restore(sess, model, checkpoint, needed):
+  """Restores the `needed` variables; names any missing or mis-shaped one."""
+  graph = model.graph
+  try:
+    plan = bn_checkpoint.plan(checkpoint, graph)
+  except ValueError as e:
+    raise ExportError(str(e))
+  names = set(v.op.name for v in needed)
+  bad = ['%s: checkpoint %s %s, graph %s %s' % (g.name, c.shape, c.dtype,
+                                               g.shape, g.dtype)
+         for c, g in plan.mismatched if g.name in names]
+  if bad:
+    raise ExportError('checkpoint variables differ in shape or dtype from '
+                      'the graph: ' + '; '.join(bad))
+  missing = ['%s %s' % (i.name, i.shape) for i in plan.missing
+             if i.name in names]
+  if missing:
+    raise ExportError('the checkpoint %r has no value for variables the '
+                      'outputs read: %s' % (checkpoint, ', '.join(missing)))
+  var_list = {k: v for k, v in plan.saver_map.items() if v.op.name in names}
+  if var_list:
+    with graph.as_default():
+      saver = tf.compat.v1.train.Saver(var_list=var_list)
+    saver.restore(sess, restorer._prefix(checkpoint))  # pylint: disable=protected-access
+  reader = tf.train.load_checkpoint(checkpoint)
+  for derivation in plan.derived:
+    variable = [v for v in needed if v.op.name == derivation.target]
+    if variable:
+      dtype = variable[0].dtype.base_dtype.as_numpy_dtype
+      restorer._load(sess, variable[0], restorer._derive_value(  # pylint: disable=protected-access
+          derivation, reader, dtype))
+  with graph.as_default():
+    unrestored = sess.run(
+        tf.compat.v1.report_uninitialized_variables(needed)) if needed else []
+  if len(unrestored):
+    raise ExportError('variables the outputs read were not restored: %s' %
+                      ', '.join(n.decode() for n in unrestored))
+
+
+def seeded_inputs(placeholders, seed=VERIFY_SEED):
+  """Deterministic inputs: dict name -> array matching each placeholder."""
+  rng = np.random.RandomState(seed)
+  feeds = collections.OrderedDict()
+  for name, tensor in placeholders.items():
+    shape = tensor.shape
+    if shape.rank is None:
+      raise ExportError('input %s has an unknown rank; give its placeholder '
+                        'a shape' % name)
+    dims = [VERIFY_BATCH if d is None else d for d in shape.as_list()]
+    dtype = tensor.dtype.base_dtype
+    if dtype.is_floating:
+      value = rng.normal(0.0, 1.0, dims).astype(dtype.as_numpy_dtype)
+    elif dtype.is_integer:
+      value = rng.randint(0, 4, dims).astype(dtype.as_numpy_dtype)
+    elif dtype == tf.bool:
+      value = rng.randint(0, 2, dims).astype(bool)
+    else:
+      raise ExportError('input %s: cannot make verification values of dtype '
+                        '%s' % (name, dtype.name))
+    feeds[name] = value
+  return feeds
+
+
+class _Frozen(object):
+  """The restored model, frozen: GraphDef + names + reference outputs."""
+
+  def __init__(self, graph_def, inputs, outputs, feeds, reference, specs,
+               unused, variables):
+    self.graph_def = graph_def
+    self.variables = variables  # op name -> restored value
+    self.inputs = inputs      # name -> tensor name
+    self.outputs = outputs    # name -> tensor name
+    self.feeds = feeds        # name -> array
+    self.reference = reference  # name -> array
+    self.specs = specs        # name -> (shape list, dtype name)
+    self.unused = unused
+
+
+@contextlib.contextmanager
+def _deprecation_notices_muted():
+  """Freezing a v1 session graph has only these deprecated public functions;
+  their 'deprecated' notices would drown the export's own report."""
+  logger = tf.get_logger()
+  level = logger.level
+  logger.setLevel('ERROR')
+  try:
+    yield
+  finally:
+    logger.setLevel(level)
+
+
+def freeze(target, checkpoint, seed=VERIFY_SEED):
+  """Builds, restores, runs the reference and freezes; returns `_Frozen`."""
+  model = build_for_inference(target)
+  graph = model.graph
+  index = inference_graph.GraphIndex(graph.as_graph_def())
+  used, unused, reached = _check_dependencies(model, index)
+  needed = _variable_nodes(graph, reached)
+  inputs = collections.OrderedDict((n, model.inputs[n]) for n in used)
+  feeds = seeded_inputs(inputs, seed)
+  with tf.compat.v1.Session(graph=graph) as sess:
+    _restore(sess, model, checkpoint, needed)
+    reference = sess.run(dict(model.outputs),
+                         {inputs[n]: v for n, v in feeds.items()})
+    values = sess.run({v.op.name: v for v in needed}) if needed else {}
+    output_nodes = sorted(set(t.op.name for t in model.outputs.values()))
+    with _deprecation_notices_muted():
+      graph_def = tf.compat.v1.graph_util.convert_variables_to_constants(
+          sess, graph.as_graph_def(), output_nodes)
+  with _deprecation_notices_muted():
+    graph_def = tf.compat.v1.graph_util.extract_sub_graph(graph_def,
+                                                          output_nodes)
+  specs = collections.OrderedDict(
+      (n, ([None if d is None else int(d) for d in t.shape.as_list()],
+           t.dtype.base_dtype.name)) for n, t in inputs.items())
+  return _Frozen(graph_def, collections.OrderedDict(
+      (n, t.name) for n, t in inputs.items()), collections.OrderedDict(
+          (n, t.name) for n, t in model.outputs.items()), feeds,
+                 {n: np.asarray(v) for n, v in reference.items()}, specs,
+                 unused, values)

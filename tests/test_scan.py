@@ -1,0 +1,196 @@
+"""`python -m contrib_bn scan` on a fixture tree written for these tests."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from contrib_bn import cli
+from contrib_bn.tools import scan
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURE = os.path.join(ROOT, 'tests', 'data', 'scan_fixture')
+CLEAN = os.path.join(ROOT, 'tests', 'data', 'scan_fixture_clean')
+
+
+@pytest.fixture(scope='module')
+def report():
+  return scan.scan([FIXTURE])
+
+
+def _where(name):
+  return os.path.join(FIXTURE, name)
+
+
+def _names(report):
+  return {e['name']: e for e in report['names']}
+
+
+def _uses_at(report, file, line):
+  return sorted(u['name'] for u in report['uses']
+                if u['file'] == _where(file) and u['line'] == line)
+
+
+def _site(report, file, line, via_prefix=''):
+  found = [s for s in report['batch_norm_sites']
+           if s['file'] == _where(file) and s['line'] == line and
+           s['via'].startswith(via_prefix)]
+  assert len(found) == 1, (file, line, report['batch_norm_sites'])
+  return found[0]
+
+
+@pytest.mark.parametrize('file, line, names', [
+    # attribute chains through `import tensorflow as tf`
+    ('direct.py', 6, ['tf.contrib.layers.batch_norm']),
+    ('direct.py', 10, ['tf.contrib.framework.get_or_create_global_step']),
+    # aliases bound by assignment, and their uses
+    ('aliases.py', 4, ['tf.contrib.slim']),
+    ('aliases.py', 5, ['tf.contrib.layers']),
+    ('aliases.py', 9, ['tf.contrib.slim.conv2d']),
+    ('aliases.py', 10, ['tf.contrib.layers.batch_norm']),
+    # from-imports keep their exact module path; uses are normalized
+    ('from_imports.py', 2, ['tf.contrib.slim']),
+    ('from_imports.py', 4, ['tf.contrib.layers.python.layers.layers']),
+    ('from_imports.py', 5, ['tf.contrib.framework.python.ops.arg_scope']),
+    ('from_imports.py', 6, ['tf.contrib.rnn']),
+    ('from_imports.py', 10, ['tf.contrib.framework.arg_scope',
+                             'tf.contrib.layers.batch_norm']),
+    ('from_imports.py', 12, ['tf.contrib.layers.batch_norm']),
+    ('from_imports.py', 13, ['tf.contrib.rnn.LSTMCell']),
+    # getattr with a computed name
+    ('pkg/dynamic.py', 6, ['tf.contrib.layers.<dynamic>']),
+])
+def test_every_use_is_listed(report, file, line, names):
+  assert _uses_at(report, file, line) == names
+
+
+def test_statuses_and_replacements(report):
+  names = _names(report)
+  assert names['tf.contrib.layers.batch_norm']['status'] == 'provided'
+  assert names['tf.contrib.framework.arg_scope']['status'] == 'provided'
+  assert names['tf.contrib.layers']['status'] == 'namespace'
+  assert names['tf.contrib.layers.<dynamic>']['status'] == 'dynamic'
+  missing = names['tf.contrib.framework.get_or_create_global_step']
+  assert missing['status'] == 'missing'
+  assert missing['replacement'] == (
+      'tf.compat.v1.train.get_or_create_global_step')
+  assert names['tf.contrib.slim.conv2d']['replacement'].startswith(
+      'tf_slim.conv2d')
+  assert names['tf.contrib.rnn.LSTMCell']['replacement'] == (
+      'tf.compat.v1.nn.rnn_cell')
+  assert not report['ok']
+  assert 'tf.contrib.slim.conv2d' in report['not_provided']
+  assert 'tf.contrib.layers.batch_norm' not in report['not_provided']
+
+
+def test_file_that_does_not_parse_is_reported_not_fatal(report):
+  assert [u['file'] for u in report['unparsed']] == [
+      _where('pkg/broken_syntax.py')]
+  assert report['unparsed'][0]['line'] == 4
+  assert 'SyntaxError' in report['unparsed'][0]['error']
+  # The other files were still scanned.
+  assert report['files'] == 8
+
+
+@pytest.mark.parametrize('file, line, via, expected', [
+    ('direct.py', 6, 'tf.contrib.layers.batch_norm',
+     {'inputs': '<tensor>', 'decay': '0.9', 'is_training': '<dynamic>',
+      'scale': 'True'}),
+    # positional arguments mapped to TF 1.15's parameter order
+    ('direct.py', 8, 'tf.contrib.layers.batch_norm',
+     {'inputs': '<tensor>', 'decay': '0.99', 'center': 'True',
+      'scale': 'False', 'epsilon': '0.001',
+      'zero_debias_moving_mean': 'True'}),
+    ('aliases.py', 11, 'tf.contrib.slim.batch_norm',
+     {'inputs': '<tensor>', 'updates_collections': 'None'}),
+    # literal arg_scope values reach the call, the call's own win
+    ('from_imports.py', 11, 'tf.contrib.layers.batch_norm',
+     {'inputs': '<tensor>', 'fused': 'True', 'decay': '0.95',
+      'updates_collections': 'None'}),
+    ('scopes.py', 18, 'tf.contrib.slim.batch_norm',
+     {'inputs': '<tensor>', 'renorm': 'True', 'decay': '0.9',
+      'epsilon': '0.01'}),
+    # normalizer_fn in an arg_scope, params from a module-level dict
+    ('scopes.py', 14, 'normalizer_fn of arg_scope of tf.contrib.slim.conv2d',
+     {'decay': '0.997', 'epsilon': '1e-05', 'is_training': 'True'}),
+    ('scopes.py', 21, 'normalizer_fn of tf.contrib.layers.conv2d',
+     {'normalizer_params': '<dynamic>'}),
+    # arg_scope from a function and **kwargs: not followable
+    ('scopes.py', 20, 'tf.contrib.slim.batch_norm',
+     {'inputs': '<tensor>', 'arg_scope': '<dynamic>'}),
+    ('scopes.py', 23, 'tf.contrib.layers.batch_norm',
+     {'inputs': '<tensor>', '**kwargs': '<dynamic>'}),
+])
+def test_batch_norm_call_sites(report, file, line, via, expected):
+  site = _site(report, file, line, via)
+  assert site['via'] == via
+  assert site['arguments'] == expected
+
+
+def test_arg_scope_origin_is_marked(report):
+  site = _site(report, 'scopes.py', 18)
+  assert site['from_arg_scope'] == ['decay', 'renorm']
+
+
+@pytest.mark.parametrize('file, line, path', [
+    # renorm cannot fuse; default updates and no zero-debias: core layer
+    ('aliases.py', 10, 'core layer'),
+    ('scopes.py', 18, 'core layer'),
+    # zero-debiasing with fused left at its default: fused kernel at rank 2/4
+    ('direct.py', 8,
+     'fused kernel for rank 4, rank 2; moments for other ranks'),
+    ('from_imports.py', 11,
+     'fused kernel for rank 4, rank 2; moments for other ranks'),
+    ('direct.py', 6,
+     'core layer for rank 4, other ranks; fused kernel for rank 2'),
+    ('pkg/dynamic.py', 7, 'depends on fused (dynamic)'),
+])
+def test_tf1_path_where_the_arguments_decide(report, file, line, path):
+  assert _site(report, file, line)['path'] == path
+
+
+def test_unknown_arguments_are_flagged_in_the_path(report):
+  path = _site(report, 'scopes.py', 23)['path']
+  assert path.endswith('(unless fused, batch_weights, renorm, adjustment, '
+                       'zero_debias_moving_mean, updates_collections set '
+                       'elsewhere)')
+
+
+def test_command_line_exit_codes_and_json(capsys):
+  assert cli.main(['scan', FIXTURE, '--json']) == 1
+  data = json.loads(capsys.readouterr().out)
+  assert data['ok'] is False and data['files'] == 8
+  assert cli.main(['scan', CLEAN]) == 0
+  text = capsys.readouterr().out
+  assert text.strip().splitlines()[-1] == (
+      'scan: 1 file(s), 4 tf.contrib use(s) of 2 name(s), 1 batch_norm call '
+      'site(s); everything used is provided by contrib_bn.install()')
+  assert cli.main(['scan', os.path.join(FIXTURE, 'no_such_dir')]) == 2
+  assert 'neither a file nor a directory' in capsys.readouterr().err
+
+
+def test_sources_are_never_imported(tmp_path):
+  # A module that would leave a marker file if it ran.
+  marker = tmp_path / 'ran'
+  source = tmp_path / 'trap.py'
+  source.write_text(
+      'import tensorflow as tf\n'
+      'open(%r, "w").write("x")\n'
+      'tf.contrib.layers.batch_norm(None)\n' % str(marker))
+  report = scan.scan([str(source)])
+  assert not marker.exists()
+  assert [u['name'] for u in report['uses']] == [
+      'tf.contrib.layers.batch_norm']
+  assert str(source) not in sys.modules
+
+
+def test_help_explains():
+  completed = subprocess.run(
+      [sys.executable, '-m', 'contrib_bn', 'scan', '--help'],
+      stdout=subprocess.PIPE, universal_newlines=True, cwd=ROOT,
+      env=dict(os.environ, PYTHONPATH=ROOT))
+  assert completed.returncode == 0
+  assert 'never imports or runs' in completed.stdout
+  assert 'Exit status' in completed.stdout
