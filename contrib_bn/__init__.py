@@ -28,6 +28,8 @@ _PUBLIC = {
     'install': ('contrib_bn.compat.install', 'install'),
     'keras_export': ('contrib_bn.keras_export', None),
     'select_path': ('contrib_bn._dispatch', 'select_path'),
+    'synchronized_statistics': ('contrib_bn.distribute',
+                                'synchronized_statistics'),
     'uninstall': ('contrib_bn.compat.install', 'uninstall'),
     'warn_on_unwired_updates': ('contrib_bn.tools.update_ops',
                                 'warn_on_unwired_updates'),

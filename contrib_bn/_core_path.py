@@ -14,6 +14,7 @@ from contrib_bn import _dispatch
 from contrib_bn import _fused_path
 from contrib_bn import _tf1_errors
 from contrib_bn import constants
+from contrib_bn import distribute
 from contrib_bn import graph_utils
 from contrib_bn import identifiers
 from contrib_bn import moving_averages
@@ -59,7 +60,7 @@ def core_batch_norm(inputs, args):
       [channels], param_dtype, args.center, args.scale, initializers,
       regularizers, args.variables_collections, args.trainable,
       gamma_first=True,
-      renorm=args.renorm, collections_at_creation=False)
+      renorm=args.renorm, collections_at_creation=False, sync_on_read=True)
   training_value = graph_utils.layer_static_value(args.is_training)
   # A non-trainable layer reports no updates, so TF 1.15 never ran them.
   wants_updates = args.trainable and training_value is not False
@@ -179,8 +180,8 @@ class _CoreLayerCall(object):
                               lambda: tf.ones_like(adj_scale))
         adj_bias = self.cond(lambda: adj_bias, lambda: tf.zeros_like(adj_bias))
         scale, offset = _compose(adj_scale, adj_bias, scale, offset)
-      mean, variance = tf.nn.moments(tf.cast(inputs, self.param_dtype),
-                                     self.reduction_axes, keepdims=False)
+      mean, variance = distribute.moments(tf.cast(inputs, self.param_dtype),
+                                          self.reduction_axes)
       batch_mean, batch_variance = mean, variance
       mean = self.cond(lambda: batch_mean,
                        lambda: tf.convert_to_tensor(v.moving_mean))
@@ -222,7 +223,8 @@ class _CoreLayerCall(object):
           stddev = moving_averages.assign_moving_average(
               v.moving_stddev, tf.sqrt(new_variance + args.epsilon),
               args.decay)
-          with tf.compat.v1.name_scope('AssignNewValue') as scope:
+          with tf.compat.v1.name_scope('AssignNewValue') as scope, \
+              distribute.colocated_with(v.moving_variance, op=True):
             return tf.compat.v1.assign(
                 v.moving_variance,
                 tf.nn.relu(stddev * stddev - args.epsilon), name=scope)

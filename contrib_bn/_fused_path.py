@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from contrib_bn import _tf1_errors
 from contrib_bn import constants
+from contrib_bn import distribute
 from contrib_bn import graph_utils
 from contrib_bn import moving_averages
 from contrib_bn import variables as bn_variables
@@ -43,6 +44,12 @@ def kernel_outputs(cond, inputs, gamma, beta, variables, epsilon,
   def training_outputs():
     return tf.compat.v1.nn.fused_batch_norm(
         inputs, gamma, beta, epsilon=epsilon, data_format=data_format)
+
+  if distribute.is_synchronized():
+    # Global statistics: their cross-replica sums cannot sit in a branch.
+    synchronized = distribute.kernel_training_outputs(
+        inputs, gamma, beta, epsilon, data_format)
+    training_outputs = lambda: synchronized
 
   def inference_outputs():
     return tf.compat.v1.nn.fused_batch_norm(

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from contrib_bn import _tf1_errors
 from contrib_bn import constants
+from contrib_bn import distribute
 from contrib_bn import graph_utils
 from contrib_bn import moving_averages
 from contrib_bn import variables as bn_variables
@@ -71,7 +72,10 @@ def _check_batch_weights(inputs_shape, weights_shape):
 
 def _batch_moments(inputs, axes, batch_weights, nchw):
   # NCHW keeps the reduced dimensions and flattens afterwards, as TF 1.15 did.
-  if batch_weights is None:
+  if distribute.is_synchronized():
+    mean, variance = distribute.moments(inputs, axes, batch_weights,
+                                        keepdims=nchw)
+  elif batch_weights is None:
     mean, variance = tf.nn.moments(inputs, axes, keepdims=nchw)
   else:
     mean, variance = tf.nn.weighted_moments(inputs, axes, batch_weights,

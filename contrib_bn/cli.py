@@ -1,6 +1,7 @@
 """The command line of contrib_bn: one registry of subcommands.
 
-  python -m contrib_bn verify [--goldens DIR] [--filter RE]
+  python -m contrib_bn verify [--goldens DIR] [--distributed-goldens DIR]
+                              [--filter RE]
   python -m contrib_bn inspect CHECKPOINT [--graph MODULE:CALLABLE] ...
   python -m contrib_bn export-keras CHECKPOINT --scope SCOPE --output F.keras
   python -m contrib_bn export FILE.py:FUNCTION CHECKPOINT --saved-model DIR ...
@@ -22,7 +23,7 @@ from contrib_bn import _quiet_startup
 # would otherwise be the first thing on the terminal.
 _quiet_startup.load_tensorflow_quietly()
 
-from contrib_bn.conformance import verify  # pylint: disable=g-import-not-at-top,wrong-import-position
+from contrib_bn.conformance import verify_command  # pylint: disable=g-import-not-at-top,wrong-import-position
 from contrib_bn.tools import export
 from contrib_bn.tools import inspect_checkpoint
 from contrib_bn.tools import keras_export
@@ -30,7 +31,7 @@ from contrib_bn.tools import regress
 from contrib_bn.tools import scan
 
 # The modules whose `register(subparsers)` adds a subcommand, in help order.
-SUBCOMMANDS = (verify, inspect_checkpoint, keras_export, export, scan,
+SUBCOMMANDS = (verify_command, inspect_checkpoint, keras_export, export, scan,
                regress)
 
 EXIT_USAGE = 2

@@ -15,6 +15,7 @@ from contrib_bn import _fused_path
 from contrib_bn import _moments_path
 from contrib_bn import _tf1_errors
 from contrib_bn import constants
+from contrib_bn import distribute
 from contrib_bn import validation
 
 _BUILDERS = {
@@ -143,4 +144,6 @@ def batch_norm(inputs,
   _tf1_errors.check_data_format(data_format)
   _tf1_errors.check_wording(inputs, path, args)
   validation.check(inputs, path, args)
-  return _dispatch.build(_BUILDERS[path], inputs, args)
+  context = distribute.layer_context(path, is_training)
+  with distribute.building(context):
+    return _dispatch.build(_BUILDERS[path], inputs, args)

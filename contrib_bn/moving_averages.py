@@ -9,6 +9,7 @@ variable's dtype. The two differ in the last bits, and the goldens see it.
 import tensorflow as tf
 
 from contrib_bn import constants
+from contrib_bn import distribute
 
 
 class DebiasVariables(object):
@@ -53,8 +54,10 @@ def create_debias_variables(variable, model):
   TF 1.15 opened a variable scope named after the full variable name inside
   the layer's own scope, so a moving mean `BatchNorm/moving_mean` gets
   `BatchNorm/BatchNorm/moving_mean/biased` and `.../local_step`; checkpoints
-  carry those names. They are created before any conditional so that graph
-  functions never create variables.
+  carry those names. Both are colocated with the moving mean, and under a
+  mirrored strategy created once, in cross-replica context, as TF 1.15 did.
+  They are created before any conditional so that graph functions never
+  create variables.
 
   Args:
     variable: the moving-mean variable.
@@ -64,12 +67,20 @@ def create_debias_variables(variable, model):
   Returns:
     A `DebiasVariables`.
   """
+  return distribute.create_in_cross_replica_context(
+      variable, lambda mirrored: _create_debias_variables(mirrored, model))
+
+
+def _create_debias_variables(variable, model):
   collections = [tf.compat.v1.GraphKeys.GLOBAL_VARIABLES]
   if model:
     collections.append(tf.compat.v1.GraphKeys.MODEL_VARIABLES)
   dtype = variable.dtype.base_dtype
   zeros = tf.compat.v1.zeros_initializer()
-  with tf.compat.v1.variable_scope(variable.op.name) as scope:
+  # The cross-replica name: a replica's copy carries a `replica_<n>` suffix.
+  name = variable.name[:-len(':0')] if variable.name.endswith(
+      ':0') else variable.op.name
+  with tf.compat.v1.variable_scope(name) as scope:
     # Updated in place like the moving mean, so never partitioned. (TF 1.15
     # inherited an enclosing partitioner here and failed to build.)
     scope.set_partitioner(None)
@@ -87,6 +98,11 @@ def create_debias_variables(variable, model):
 def assign_moving_average(variable, value, decay, debias=None):
   """Moves `variable` towards `value`: `v -= (v - value) * (1 - decay)`.
 
+  The update is colocated with the variable. In replica context of a
+  mirrored strategy, a mirrored `variable` moves every copy with the mean of
+  the replicas' values (TF 1.15's merge call); a sync-on-read one moves only
+  this replica's copy.
+
   Args:
     variable: the moving statistic.
     value: the new batch statistic (cast to the variable's dtype).
@@ -97,21 +113,33 @@ def assign_moving_average(variable, value, decay, debias=None):
     A tensor holding the updated value.
   """
   with tf.compat.v1.name_scope(None, 'AssignMovingAvg',
-                               [variable, value, decay]) as scope:
+                               [variable, value, decay]):
     dtype = variable.dtype.base_dtype
     rate = tf.convert_to_tensor(1.0 - decay, name='decay')
     if rate.dtype != dtype:
       rate = tf.cast(rate, dtype)
-    value = tf.cast(value, dtype)
-    if debias is None:
-      return _as_tensor(tf.compat.v1.assign_sub(
-          variable, (variable - value) * rate, name=scope))
-    biased = tf.compat.v1.assign_sub(debias.biased,
-                                     (debias.biased - value) * rate)
-    step = tf.compat.v1.assign_add(debias.local_step, 1)
-    bias_factor = 1 - tf.pow(1.0 - rate, step)
-    return _as_tensor(tf.compat.v1.assign(variable, biased / bias_factor,
-                                          name=scope))
+
+    def update(var, value, *state):
+      # One device: `scope` itself. A strategy updates each copy under its
+      # own name scope, and the op takes that one's name.
+      name = tf.compat.v1.get_default_graph().get_name_scope() + '/'
+      with distribute.colocated_with(var, op=True):
+        value = tf.cast(value, dtype)
+        if not state:
+          return tf.compat.v1.assign_sub(var, (var - value) * rate,
+                                         name=name)
+        biased, local_step = state
+        biased = tf.compat.v1.assign_sub(biased, (biased - value) * rate)
+        step = tf.compat.v1.assign_add(local_step, 1)
+        bias_factor = 1 - tf.pow(1.0 - rate, step)
+        return tf.compat.v1.assign(var, biased / bias_factor, name=name)
+
+    state = () if debias is None else (debias.biased, debias.local_step)
+    if variable.synchronization != tf.VariableSynchronization.ON_READ:
+      merged = distribute.merged_update(variable, value, update, state)
+      if merged is not None:
+        return _as_tensor(merged)
+    return _as_tensor(update(variable, value, *state))
 
 
 def _as_tensor(update):

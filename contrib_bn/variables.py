@@ -5,6 +5,7 @@ import contextlib
 import tensorflow as tf
 
 from contrib_bn import constants
+from contrib_bn import distribute
 
 _KEYS = tf.compat.v1.GraphKeys
 
@@ -21,7 +22,7 @@ def _unique_list(items):
 
 
 def model_variable(name, shape, dtype, initializer, collections=None,
-                   trainable=True, regularizer=None):
+                   trainable=True, regularizer=None, sync_on_read=False):
   """`tf.compat.v1.get_variable` that also joins MODEL_VARIABLES.
 
   Args:
@@ -32,6 +33,8 @@ def model_variable(name, shape, dtype, initializer, collections=None,
     collections: extra collections, besides GLOBAL_VARIABLES.
     trainable: whether it joins TRAINABLE_VARIABLES.
     regularizer: optional callable; its loss joins REGULARIZATION_LOSSES.
+    sync_on_read: under a mirrored strategy, make it a sync-on-read
+      variable aggregated by MEAN (the core layer's moving statistics).
 
   Returns:
     The variable (an existing one when the scope reuses variables).
@@ -43,7 +46,8 @@ def model_variable(name, shape, dtype, initializer, collections=None,
   return tf.compat.v1.get_variable(
       name, shape=shape, dtype=dtype, initializer=initializer,
       regularizer=regularizer, trainable=trainable,
-      collections=_unique_list(names))
+      collections=_unique_list(names),
+      **distribute.variable_kwargs(sync_on_read))
 
 
 def add_to_collections(variable, collections, only_if_absent=True):
@@ -91,7 +95,7 @@ class BatchNormVariables(object):
 
 def create(params_shape, dtype, center, scale, initializers, regularizers,
            variables_collections, trainable, gamma_first=False, renorm=False,
-           collections_at_creation=True):
+           collections_at_creation=True, sync_on_read=False):
   """Creates a layer's variables in the current variable scope.
 
   Args:
@@ -107,6 +111,8 @@ def create(params_shape, dtype, center, scale, initializers, regularizers,
     renorm: also create `moving_stddev`, `renorm_mean` and `renorm_stddev`.
     collections_at_creation: join `variables_collections` while creating;
       otherwise the caller adds them afterwards (the core-layer order).
+    sync_on_read: moving statistics are sync-on-read under a mirrored
+      strategy (the core layer's).
 
   Returns:
     A `BatchNormVariables`.
@@ -142,19 +148,26 @@ def create(params_shape, dtype, center, scale, initializers, regularizers,
   with partitioner_disabled():
     result.moving_mean = model_variable(
         constants.MOVING_MEAN, params_shape, dtype, mean_init,
-        extra(constants.MOVING_MEAN), trainable=False)
+        extra(constants.MOVING_MEAN), trainable=False,
+        sync_on_read=sync_on_read)
     result.moving_variance = model_variable(
         constants.MOVING_VARIANCE, params_shape, dtype, variance_init,
-        extra(constants.MOVING_VARIANCE), trainable=False)
+        extra(constants.MOVING_VARIANCE), trainable=False,
+        sync_on_read=sync_on_read)
     if renorm:
       stddev_init = _sqrt_initializer(variance_init)
-      result.moving_stddev = model_variable(
-          constants.MOVING_STDDEV, params_shape, dtype, stddev_init,
-          trainable=False)
-      result.renorm_mean = model_variable(
-          constants.RENORM_MEAN, params_shape, dtype, mean_init,
-          trainable=False)
-      result.renorm_stddev = model_variable(
-          constants.RENORM_STDDEV, params_shape, dtype, stddev_init,
-          trainable=False)
+      # TF 1.15 colocated renorm's state with the moving statistics, so a
+      # parameter server keeps each update next to what it reads.
+      with distribute.colocated_with(result.moving_variance):
+        result.moving_stddev = model_variable(
+            constants.MOVING_STDDEV, params_shape, dtype, stddev_init,
+            trainable=False, sync_on_read=sync_on_read)
+      with distribute.colocated_with(result.moving_mean):
+        result.renorm_mean = model_variable(
+            constants.RENORM_MEAN, params_shape, dtype, mean_init,
+            trainable=False, sync_on_read=sync_on_read)
+      with distribute.colocated_with(result.moving_stddev):
+        result.renorm_stddev = model_variable(
+            constants.RENORM_STDDEV, params_shape, dtype, stddev_init,
+            trainable=False, sync_on_read=sync_on_read)
   return result

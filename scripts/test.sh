@@ -84,12 +84,18 @@ run_suite "record corpus (TF 1.15.5)" 'cases|recorded|determinism' \
   "$tf1/bin/python" "$root/scripts/record_goldens.py" --out "$fresh" \
   --check_determinism
 
+run_suite "record distributed (TF 1.15.5)" 'cases|recorded|determinism' \
+  "$tf1/bin/python" "$root/scripts/record_distributed.py" \
+  --out "$fresh/distributed" --check_determinism
+
 run_suite "compat_tests (TF 1.15.5)" "$pytest_counts" \
   env -C "$root" CONTRIB_BN_FRESH_CORPUS="$fresh" \
+  CONTRIB_BN_FRESH_DISTRIBUTED="$fresh/distributed" \
   "$tf1/bin/python" -m pytest compat_tests -q -p no:cacheprovider
 
-run_suite "verify (TF $tf2_version)" 'golden cases match' \
-  env -C "$root" "$tf2/bin/python" -m contrib_bn verify --goldens "$fresh"
+run_suite "verify (TF $tf2_version)" 'cases match' \
+  env -C "$root" "$tf2/bin/python" -m contrib_bn verify --goldens "$fresh" \
+  --distributed-goldens "$fresh/distributed"
 
 run_suite "tests (TF $tf2_version)" "$pytest_counts" \
   env -C "$root" CONTRIB_BN_TF1_PYTHON="$tf1/bin/python" \

@@ -134,6 +134,17 @@ def _format_diff(result):
   return '%.2e' % result.max_abs_diff
 
 
+def report(result, out=print):
+  """Prints one row of the verification table, and the first problems."""
+  status = 'match' if result.ok else 'MISMATCH'
+  if result.note:
+    status += ' (%s)' % result.note
+  out('%-44s %-12s %-10s %s' % (result.case_id, result.path,
+                                _format_diff(result), status))
+  for problem in result.problems[:5]:
+    out('    ' + problem)
+
+
 def run(directory=None, pattern=None, out=print):
   """Verifies the corpus; returns the list of `CaseResult`s."""
   directory = directory or goldens.DEFAULT_DIR
@@ -150,13 +161,7 @@ def run(directory=None, pattern=None, out=print):
     except FileNotFoundError as e:
       result = CaseResult(case_id, '?', problems=[str(e)])
     results.append(result)
-    status = 'match' if result.ok else 'MISMATCH'
-    if result.note:
-      status += ' (%s)' % result.note
-    out('%-44s %-12s %-10s %s' % (case_id, result.path, _format_diff(result),
-                                  status))
-    for problem in result.problems[:5]:
-      out('    ' + problem)
+    report(result, out)
   matched = sum(1 for r in results if r.ok)
   diffs = [r.max_abs_diff for r in results if r.max_abs_diff is not None]
   if diffs:
@@ -164,32 +169,3 @@ def run(directory=None, pattern=None, out=print):
   out('%d/%d golden cases match %s' % (matched, len(results),
                                         goldens.REFERENCE))
   return results
-
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-
-
-def register(subparsers):
-  """Adds `verify` to an argparse subparsers object; sets `func=command`."""
-  parser = subparsers.add_parser(
-      'verify', help='check contrib_bn against the TF 1.15.5 golden corpus',
-      description='Rebuild every golden case of the TF 1.15.5 corpus with '
-      'contrib_bn and compare outputs, gradients, variables, graph '
-      'structure, errors and inference from the TF1 checkpoint. Prints one '
-      'line per case; exit code 0 when every selected case matches, 1 when '
-      'one does not or none is selected.')
-  parser.add_argument('--goldens', default=None,
-                      help='corpus directory (default: the packaged corpus)')
-  parser.add_argument('--filter', default=None,
-                      help='only case ids matching this regular expression')
-  parser.set_defaults(func=command)
-
-
-def command(args):
-  """Carries out a parsed `verify` command; returns the exit code."""
-  results = run(args.goldens, args.filter)
-  if not results:
-    print('no golden case selected')
-    return EXIT_FAILED
-  return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED

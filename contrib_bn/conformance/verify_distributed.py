@@ -1,0 +1,215 @@
+"""Verification of the distributed corpus (`goldens/distributed`).
+
+Each case is rebuilt with `contrib_bn.batch_norm` under
+`tf.compat.v1.distribute.MirroredStrategy` on two virtual CPU devices of a
+session, run like the recorder ran it, and compared with the arrays and
+structure TF 1.15.5 recorded; the case's TF1 checkpoint is then restored into a
+single-device contrib_bn graph. Cases TF 1.15 could not run must be refused at
+build time with a clear ValueError/TypeError.
+"""
+
+import json
+import os
+import re
+import shutil
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from contrib_bn import layer
+from contrib_bn.conformance import compare
+from contrib_bn.conformance import distributed
+from contrib_bn.conformance import verify
+
+DEFAULT_DIR = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'goldens',
+    'distributed')
+REGENERATE_HINT = (
+    'regenerate with Python 3.7 and TensorFlow 1.15.5: '
+    'python scripts/record_distributed.py --filter "^<case id>$"')
+_INPUTS = ('input', 'target', 'weights')
+REFERENCE = 'TF 1.15.5'
+
+
+class Golden(object):
+  """One recorded distributed case."""
+
+  def __init__(self, directory, case_id):
+    self.id = case_id
+    base = os.path.join(directory, case_id)
+    for suffix in ('.json', '.npz'):
+      if not os.path.exists(base + suffix):
+        raise FileNotFoundError('golden file %s%s is missing; %s' %
+                                (base, suffix, REGENERATE_HINT))
+    with open(base + '.json') as f:
+      self.record = json.load(f)
+    with np.load(base + '.npz') as data:
+      self.arrays = {key: data[key] for key in data.files}
+    prefix = os.path.join(directory, 'checkpoints', case_id)
+    self.checkpoint_prefix = (prefix if os.path.exists(prefix + '.index')
+                              else None)
+
+  @property
+  def case(self):
+    return self.record['case']
+
+  @property
+  def error(self):
+    return self.record.get('error')
+
+
+def case_ids(directory=DEFAULT_DIR):
+  with open(os.path.join(directory, 'manifest.json')) as f:
+    return list(json.load(f)['cases'])
+
+
+def session_config():
+  """A session config with the recorder's two virtual CPU devices."""
+  return tf.compat.v1.ConfigProto(
+      device_count={'CPU': distributed.REPLICAS})
+
+
+def mirrored_strategy():
+  return tf.compat.v1.distribute.MirroredStrategy(
+      devices=distributed.DEVICES)
+
+
+def run_case(case, data, target, weights, checkpoint_prefix,
+             strategy_fn=mirrored_strategy, config=None, target_url=''):
+  """Builds and runs `case` with contrib_bn; returns (structure, arrays).
+
+  Args:
+    case: a case of `distributed.CASES`.
+    data: input, one slice per replica.
+    target: loss target, one slice per replica.
+    weights: batch weights, one row per replica.
+    checkpoint_prefix: where the trained variables are saved.
+    strategy_fn: builds the strategy inside the case's graph.
+    config: the session config (default: two virtual CPU devices).
+    target_url: the session target (a server's address for a cluster).
+  """
+  graph = tf.Graph()
+  with graph.as_default():
+    strategy = strategy_fn()
+    built = distributed.build(tf, layer.batch_norm, case, strategy)
+    structure = distributed.structure(tf, built)
+    with tf.compat.v1.Session(target_url, graph=graph,
+                              config=config or session_config()) as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      arrays = distributed.run(tf, sess, built, data, target, weights,
+                               checkpoint_prefix)
+  arrays.update(distributed.checkpoint_arrays(tf, checkpoint_prefix))
+  return structure, arrays
+
+
+def _path(case):
+  kwargs = dict(case['kwargs'])
+  return verify.path_of({
+      'input_shape': case['shape'], 'kwargs': kwargs})
+
+
+def verify_case(golden, scratch_dir):
+  """Verifies one distributed case; returns a `verify.CaseResult`."""
+  case = golden.case
+  arrays = golden.arrays
+  path = _path(case)
+  if golden.error is not None:
+    try:
+      graph = tf.Graph()
+      with graph.as_default():
+        distributed.build(tf, layer.batch_norm, case, mirrored_strategy())
+    except (ValueError, TypeError):
+      return verify.CaseResult(golden.id, path, note=(
+          'build-time error; TF 1.15 failed at %s' % golden.error['stage']))
+    except Exception as e:  # pylint: disable=broad-except
+      return verify.CaseResult(golden.id, path, problems=[
+          'expected a ValueError/TypeError at build time, got %s: %s' %
+          (type(e).__name__, e)])
+    return verify.CaseResult(golden.id, path, problems=[
+        'built without error; TF 1.15 failed with %s: %s' % (
+            golden.error['type'], golden.error['message'])])
+  comparison = compare.Comparison(compare.FLOAT32_RTOL)
+  try:
+    structure, ours = run_case(
+        case, arrays['input'], arrays['target'], arrays['weights'],
+        os.path.join(scratch_dir, golden.id))
+  except Exception as e:  # pylint: disable=broad-except
+    return verify.CaseResult(golden.id, path, problems=[
+        'failed: %s: %s' % (type(e).__name__, e)])
+  comparison.structure(golden.record['structure'], structure)
+  keys = [k for k in arrays if k not in _INPUTS and k != 'inference/global']
+  comparison.arrays(arrays, ours, keys)
+  for key in ours:
+    if key not in arrays:
+      comparison.problem('unexpected array %s' % key)
+  if golden.checkpoint_prefix is None:
+    comparison.problem('TF1 checkpoint missing; ' + REGENERATE_HINT)
+  else:
+    restored = distributed.single_device_inference(
+        tf, layer.batch_norm, case, golden.checkpoint_prefix,
+        arrays['input'], arrays['weights'])
+    comparison.array('inference/global', arrays['inference/global'],
+                     restored)
+  return verify.CaseResult(golden.id, path, comparison, dtype='float32')
+
+
+def placement_goldens(directory=DEFAULT_DIR):
+  """`{case id: {'case', 'placement'}}` recorded under replica_device_setter."""
+  path = os.path.join(directory, 'placement.json')
+  if not os.path.exists(path):
+    raise FileNotFoundError('golden file %s is missing; %s' % (
+        path, REGENERATE_HINT))
+  with open(path) as f:
+    return json.load(f)
+
+
+def verify_placement(case_id, recorded):
+  """Problems in contrib_bn's placement of one case (empty when it matches)."""
+  ours = distributed.placement(tf, layer.batch_norm, recorded['case'])
+  expected = recorded['placement']
+  problems = []
+  for part in ('variables', 'writes'):
+    for name in sorted(set(expected[part]) | set(ours[part])):
+      if expected[part].get(name) != ours[part].get(name):
+        problems.append('%s %s %s: contrib_bn %r, TF1 %r' % (
+            case_id, part, name, ours[part].get(name),
+            expected[part].get(name)))
+  return problems
+
+
+def run(directory=None, pattern=None, out=print):
+  """Verifies the distributed corpus and placement; returns `CaseResult`s."""
+  directory = directory or DEFAULT_DIR
+  regex = re.compile(pattern) if pattern else None
+  ids = [i for i in case_ids(directory) if not regex or regex.search(i)]
+  placements = {k: v for k, v in placement_goldens(directory).items()
+                if not regex or regex.search(k)}
+  if not ids and not placements:
+    return []
+  tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
+  out('')
+  out('Distributed: MirroredStrategy on 2 virtual CPUs, a different batch '
+      'per replica')
+  results = []
+  scratch = tempfile.mkdtemp(prefix='contrib_bn_verify_')
+  try:
+    for case_id in ids:
+      try:
+        result = verify_case(Golden(directory, case_id), scratch)
+      except FileNotFoundError as e:
+        result = verify.CaseResult(case_id, '?', problems=[str(e)])
+      results.append(result)
+      verify.report(result, out)
+  finally:
+    shutil.rmtree(scratch, ignore_errors=True)
+  for case_id, recorded in placements.items():
+    result = verify.CaseResult(case_id, 'placement',
+                               problems=verify_placement(case_id, recorded),
+                               note='same devices')
+    results.append(result)
+    verify.report(result, out)
+  matched = sum(1 for r in results if r.ok)
+  out('%d/%d distributed cases match %s' % (matched, len(results),
+                                             REFERENCE))
+  return results

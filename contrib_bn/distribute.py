@@ -1,0 +1,453 @@
+"""`batch_norm` under TensorFlow's distribution strategies, as TF 1.15 ran it.
+
+Graph mode (`tf.compat.v1`) under `MirroredStrategy` and
+`MultiWorkerMirroredStrategy` (their v1 and v2 classes) follows TF 1.15.5:
+
+* core-layer path: the moving statistics (and renorm's `moving_stddev`,
+  `renorm_mean`, `renorm_stddev`) are sync-on-read variables aggregated by
+  MEAN; each replica moves its own copy with its own batch, and cross-replica
+  reads and checkpoints see the mean of the copies;
+* fused and moments paths: the moving statistics are mirrored; an update in
+  replica context averages the replicas' batch statistics (`reduce_to` MEAN)
+  in a merge call and writes the same value to every copy
+  (`extended.update`); zero-debias state is created once, in cross-replica
+  context, colocated with the moving mean.
+
+`OneDeviceStrategy` behaves as a single device. Every other strategy, and
+contexts TF 1.15 could not run, are refused at graph-build time.
+
+Beyond TF 1.15, `synchronized_statistics()` makes training compute the batch
+mean and variance over the global batch of all replicas (cross-replica sums),
+so outputs, gradients and moving statistics equal single-device batch norm on
+the concatenated batch. It is off by default.
+
+The module is over 400 lines because the refusal of unsupported contexts,
+the variable hooks and the cross-replica statistics share one per-layer
+context; split up, each part would reach into the others' state.
+"""
+
+import contextlib
+import threading
+import weakref
+
+import tensorflow as tf
+
+from contrib_bn import constants
+
+_MEAN = tf.distribute.ReduceOp.MEAN
+_SUM = tf.distribute.ReduceOp.SUM
+
+SUPPORTED = ('MirroredStrategy', 'MultiWorkerMirroredStrategy',
+             'OneDeviceStrategy')
+
+_MIRRORED = (tf.distribute.MirroredStrategy,
+             tf.compat.v1.distribute.MirroredStrategy,
+             tf.distribute.MultiWorkerMirroredStrategy,
+             tf.compat.v1.distribute.experimental.MultiWorkerMirroredStrategy)
+_ONE_DEVICE = (tf.distribute.OneDeviceStrategy,
+               tf.compat.v1.distribute.OneDeviceStrategy)
+
+# Graphs whose batch norms synchronize statistics, with a nesting depth.
+# Keyed by graph rather than by thread: MirroredStrategy builds each replica
+# in its own thread, and the switch must reach all of them.
+_sync_graphs = weakref.WeakKeyDictionary()
+_sync_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def synchronized_statistics(enabled=True):
+  """Computes training batch statistics over all replicas' batches.
+
+  Every `batch_norm` built in the current default graph while the context is
+  open normalizes with the mean and variance of the global batch (the
+  concatenation of every replica's batch) and moves its statistics with
+  them, so that 2 replicas x 4 examples train like 1 device x 8. Call sites
+  need no edit:
+
+  ```python
+  with strategy.scope(), contrib_bn.synchronized_statistics():
+    strategy.extended.call_for_each_replica(model_fn, args=(...))
+  ```
+
+  Needs a `MirroredStrategy` or `MultiWorkerMirroredStrategy` when a layer
+  is built (raises ValueError otherwise). TF 1.15 had no such mode.
+
+  Args:
+    enabled: False opens a scope with synchronization switched off again.
+
+  Yields:
+    None.
+  """
+  graph = tf.compat.v1.get_default_graph()
+  with _sync_lock:
+    previous = _sync_graphs.get(graph)
+    _sync_graphs[graph] = bool(enabled)
+  try:
+    yield
+  finally:
+    with _sync_lock:
+      if previous is None:
+        _sync_graphs.pop(graph, None)
+      else:
+        _sync_graphs[graph] = previous
+
+
+def synchronization_requested():
+  """Whether `synchronized_statistics()` is on for the current graph."""
+  graph = tf.compat.v1.get_default_graph()
+  while graph is not None:
+    with _sync_lock:
+      value = _sync_graphs.get(graph)
+    if value is not None:
+      return value
+    graph = getattr(graph, 'outer_graph', None)
+  return False
+
+
+def _strategy_name(strategy):
+  # The public name: TF's v1 classes end in `V1`, and MultiWorkerMirrored is
+  # implemented as CollectiveAllReduceStrategy.
+  name = type(strategy).__name__
+  if name.endswith('V1'):
+    name = name[:-2]
+  if name == 'CollectiveAllReduceStrategy':
+    name = 'MultiWorkerMirroredStrategy'
+  return name
+
+
+class Context(object):
+  """How one layer is distributed; built by `layer_context`.
+
+  Attributes:
+    strategy: the active strategy.
+    replica_context: the replica context, or None in cross-replica context.
+    synchronized: whether batch statistics are computed globally.
+  """
+
+  def __init__(self, strategy, replica_context, synchronized):
+    self.strategy = strategy
+    self.replica_context = replica_context
+    self.synchronized = synchronized
+
+  @property
+  def name(self):
+    return _strategy_name(self.strategy)
+
+
+_current = threading.local()
+
+
+def current():
+  """The `Context` of the layer being built in this thread, or None."""
+  return getattr(_current, 'context', None)
+
+
+@contextlib.contextmanager
+def building(context):
+  """Makes `context` current for the path builders of one layer."""
+  previous = current()
+  _current.context = context
+  try:
+    yield
+  finally:
+    _current.context = previous
+
+
+def _static_training(is_training):
+  if isinstance(is_training, tf.Variable):
+    return None
+  if tf.is_tensor(is_training):
+    return tf.get_static_value(is_training)
+  try:
+    return bool(is_training)
+  except Exception:  # pylint: disable=broad-except
+    return None
+
+
+def layer_context(path, is_training):
+  """Checks the distribution context of one layer; returns a `Context`.
+
+  Args:
+    path: the internal path the layer takes (`constants.PATH_*`).
+    is_training: the layer's `is_training` argument.
+
+  Returns:
+    A `Context`, or None outside any strategy (and for one device).
+
+  Raises:
+    ValueError: for an unsupported strategy or context, naming it and what
+      is supported.
+  """
+  synchronized = synchronization_requested()
+  if not tf.distribute.has_strategy():
+    if synchronized:
+      raise ValueError(
+          'contrib_bn.synchronized_statistics() needs a distribution '
+          'strategy: build batch_norm inside strategy.scope() of a '
+          'MirroredStrategy or MultiWorkerMirroredStrategy (in replica '
+          'context), or leave synchronized statistics off.')
+    return None
+  strategy = tf.distribute.get_strategy()
+  name = _strategy_name(strategy)
+  if isinstance(strategy, _ONE_DEVICE):
+    if synchronized:
+      raise ValueError(
+          'contrib_bn.synchronized_statistics() needs several replicas; '
+          '%s has one device. Supported: MirroredStrategy, '
+          'MultiWorkerMirroredStrategy.' % name)
+    return None
+  if not isinstance(strategy, _MIRRORED):
+    raise ValueError(
+        'contrib_bn.batch_norm does not support %s: it reproduces TF 1.15 '
+        'under %s in tf.compat.v1 graph mode, and parameter servers through '
+        'tf.compat.v1.train.replica_device_setter.' % (
+            name, ', '.join(SUPPORTED)))
+  if tf.executing_eagerly():
+    raise ValueError(
+        'contrib_bn.batch_norm under %s needs tf.compat.v1 graph mode '
+        '(build inside a tf.Graph); eager execution and tf.function are '
+        'not supported.' % name)
+  replica = tf.distribute.get_replica_context()
+  training = _static_training(is_training)
+  if replica is None:
+    if training is not False:
+      raise ValueError(
+          'contrib_bn.batch_norm with is_training=%r in the cross-replica '
+          'context of %s: training layers must be built per replica, in '
+          'strategy.extended.call_for_each_replica (or strategy.run); in '
+          'cross-replica context only is_training=False is supported.' % (
+              is_training, name))
+    if synchronized:
+      raise ValueError(
+          'contrib_bn.synchronized_statistics() under %s needs replica '
+          'context (strategy.extended.call_for_each_replica).' % name)
+    return Context(strategy, None, False)
+  if (training is None and not synchronized and
+      path in (constants.PATH_FUSED, constants.PATH_MOMENTS)):
+    raise ValueError(
+        'contrib_bn.batch_norm under %s: is_training=%r is a tensor on the '
+        '%s path, whose updates merge the replicas inside a conditional; '
+        'TF 1.15 built an unusable graph for this. Pass a Python bool for '
+        'is_training, or use the core-layer path (default '
+        'updates_collections, no batch_weights, no zero_debias_moving_mean), '
+        'or contrib_bn.synchronized_statistics().' % (name, is_training, path))
+  # Inference computes no batch statistics, so there is nothing to sum.
+  return Context(strategy, replica, synchronized and training is not False)
+
+
+def variable_kwargs(sync_on_read):
+  """`get_variable` arguments for moving statistics under a strategy."""
+  if not sync_on_read or current() is None:
+    return {}
+  return {'synchronization': tf.VariableSynchronization.ON_READ,
+          'aggregation': tf.VariableAggregation.MEAN}
+
+
+def create_in_cross_replica_context(variable, create_fn):
+  """Runs `create_fn()` once for all replicas, colocated with `variable`.
+
+  In replica context this is a merge call (TF 1.15 created zero-debias state
+  in one); elsewhere `create_fn` runs directly under the colocation.
+
+  Args:
+    variable: the variable the new ones are colocated with.
+    create_fn: a function of the (cross-replica) `variable` creating and
+      returning the new variables.
+
+  Returns:
+    What `create_fn` returned.
+  """
+  context = current()
+  if context is None:
+    with tf.compat.v1.colocate_with(variable):
+      return create_fn(variable)
+
+  def merge_fn(strategy, mirrored):
+    with strategy.extended.colocate_vars_with(mirrored):
+      return create_fn(mirrored)
+
+  if context.replica_context is None:
+    return merge_fn(context.strategy, variable)
+  # Distributed variables in the result reach every replica unchanged.
+  return context.replica_context.merge_call(merge_fn, args=(variable,))
+
+
+def merged_update(variable, value, update_fn, extra=()):
+  """TF 1.15's replica-context update of a mirrored statistic.
+
+  The replicas' values are averaged (`reduce_to` MEAN, in a merge call) and
+  `update_fn(copy, mean_value, *extra_copies)` writes the result into every
+  copy of `variable` (`extended.update`). Under synchronized statistics the
+  values are already equal on every replica, so each replica updates its own
+  copy directly (which also works inside a conditional).
+
+  Args:
+    variable: the mirrored variable.
+    value: this replica's new statistic.
+    update_fn: builds the single-device update of one copy.
+    extra: mirrored variables passed to `update_fn` copy by copy.
+
+  Returns:
+    This replica's result of `update_fn`, or None when not distributed
+    (the caller then updates as on one device).
+  """
+  context = current()
+  if context is None:
+    return None
+  if context.replica_context is None or context.synchronized:
+    return None
+
+  def merge_fn(strategy, mirrored, per_replica, *others):
+    mean = strategy.extended.reduce_to(_MEAN, per_replica, mirrored)
+    return strategy.extended.update(mirrored, update_fn,
+                                    args=(mean,) + tuple(others))
+
+  return context.replica_context.merge_call(
+      merge_fn, args=(variable, value) + tuple(extra))
+
+
+def is_synchronized():
+  context = current()
+  return context is not None and context.synchronized
+
+
+def global_moments(inputs, axes, weights=None, keepdims=False):
+  """Mean and variance over the global batch of every replica.
+
+  Two cross-replica sums, as `tf.nn.moments` makes two passes: the weighted
+  sum and total weight (or count) give the global mean; the sum of squared
+  deviations from it gives the (biased) global variance. Both sums have
+  gradients (the sum of the replicas' gradients), so backpropagation
+  matches single-device batch norm on the concatenated batch.
+
+  Args:
+    inputs: this replica's batch (float).
+    axes: the reduction axes.
+    weights: optional weights broadcastable to `inputs`.
+    keepdims: keep the reduced dimensions.
+
+  Returns:
+    `(mean, variance, count)`, `count` being the global number (or weight)
+    of values behind each statistic.
+  """
+  replica = current().replica_context
+  if weights is None:
+    weights = tf.ones_like(inputs)
+  else:
+    weights = tf.cast(weights, inputs.dtype) * tf.ones_like(inputs)
+  local = tf.stack([tf.reduce_sum(inputs * weights, axes),
+                    tf.reduce_sum(weights, axes)])
+  total = _cross_replica_sum(replica, local)
+  count = total[1]
+  mean = total[0] / count
+  shaped_mean = mean
+  if keepdims or len(axes) < inputs.get_shape().ndims:
+    shaped_mean = _keep(mean, inputs, axes)
+  deviations = tf.reduce_sum(
+      tf.math.squared_difference(inputs, shaped_mean) * weights, axes)
+  variance = _cross_replica_sum(replica, deviations) / count
+  if keepdims:
+    return _keep(mean, inputs, axes), _keep(variance, inputs, axes), count
+  return mean, variance, count
+
+
+_SUM_GRADIENT = 'ContribBnCrossReplicaSum'
+
+
+def _all_sum(replica, value):
+  """The sum of `value` over all replicas, on every replica."""
+  def merge_fn(strategy, per_replica):
+    return strategy.extended.batch_reduce_to(_SUM,
+                                             [(per_replica, per_replica)])
+  return replica.merge_call(merge_fn, args=(value,))[0]
+
+
+@tf.RegisterGradient(_SUM_GRADIENT)
+def _cross_replica_sum_gradient(unused_op, grad):
+  replica = tf.distribute.get_replica_context()
+  if replica is None or not tf.distribute.has_strategy():
+    raise ValueError(
+        'Gradients through contrib_bn.synchronized_statistics() must be '
+        'computed per replica, inside strategy.extended.'
+        'call_for_each_replica, like the layer was built.')
+  return _all_sum(replica, grad)
+
+
+def _cross_replica_sum(replica, value):
+  """A cross-replica sum whose gradient is the cross-replica sum too.
+
+  The sum of every replica's loss depends on this replica's value through
+  every replica's copy of the sum, so its gradient sums all replicas'
+  upstream gradients. `ReplicaContext.all_reduce` expresses that with
+  `tf.custom_gradient`, whose graph-mode bookkeeping collects the ops
+  created while it runs; with MirroredStrategy's replica threads building
+  the same graph at once it picks up the other replicas' variables and
+  fails. A gradient override on an identity keeps the bookkeeping out.
+  """
+  reduced = _all_sum(replica, value)
+  graph = tf.compat.v1.get_default_graph()
+  with graph.gradient_override_map({'Identity': _SUM_GRADIENT}):
+    tracked = tf.identity(value)
+  # Forward: exactly `reduced`; backward: through the overridden identity.
+  return tf.stop_gradient(reduced) + (tracked - tf.stop_gradient(tracked))
+
+
+def _keep(value, inputs, axes):
+  rank = inputs.get_shape().ndims
+  shape = [1 if i in axes else -1 for i in range(rank)]
+  return tf.reshape(value, shape)
+
+
+def kernel_training_outputs(inputs, gamma, beta, epsilon, data_format):
+  """Synchronized stand-in for the fused kernel in training mode.
+
+  Returns what `nn.fused_batch_norm` returns in training: the normalized
+  outputs (in the input dtype) and the batch mean and Bessel-corrected
+  variance, computed over the global batch.
+  """
+  axis = 1 if data_format == constants.DATA_FORMAT_NCHW else 3
+  axes = [i for i in range(4) if i != axis]
+  compute = tf.cast(inputs, tf.float32)
+  mean, variance, count = global_moments(compute, axes)
+  shape = [1, 1, 1, 1]
+  shape[axis] = -1
+  outputs = tf.nn.batch_normalization(
+      compute, tf.reshape(mean, shape), tf.reshape(variance, shape),
+      tf.reshape(beta, shape), tf.reshape(gamma, shape), epsilon)
+  bessel = count / tf.maximum(count - 1.0, 1.0)
+  return tf.cast(outputs, inputs.dtype), mean, variance * bessel
+
+
+def moments(inputs, axes, weights=None, keepdims=False):
+  """Batch mean and variance: global under synchronized statistics.
+
+  Without synchronization this is `tf.nn.moments` (or
+  `tf.nn.weighted_moments`), exactly as on one device.
+  """
+  if is_synchronized():
+    mean, variance, _ = global_moments(inputs, axes, weights, keepdims)
+    return mean, variance
+  if weights is None:
+    return tf.nn.moments(inputs, axes, keepdims=keepdims)
+  return tf.nn.weighted_moments(inputs, axes, weights, keepdims=keepdims)
+
+
+@contextlib.contextmanager
+def colocated_with(variable, op=False):
+  """Places what is built inside with `variable`, as TF 1.15 did.
+
+  Args:
+    variable: the variable to colocate with.
+    op: True for operations (updates), False for new variables, which a
+      strategy must place copy by copy.
+
+  Yields:
+    None.
+  """
+  context = current()
+  if context is None or op:
+    with tf.compat.v1.colocate_with(variable):
+      yield
+  else:
+    with context.strategy.extended.colocate_vars_with(variable):
+      yield
