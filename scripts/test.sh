@@ -108,7 +108,7 @@ echo "== summary"
 passed=0
 failed_tests=0
 for i in "${!names[@]}"; do
-  printf '%-28s %s\n' "${names[$i]}" "${results[$i]}"
+  printf '%-36s %s\n' "${names[$i]}" "${results[$i]}"
   n="$(grep -oE '[0-9]+ passed' <<<"${results[$i]}" | awk '{s += $1} END {print s + 0}')"
   passed=$((passed + n))
   n="$(grep -oE '[0-9]+ (failed|errors?)' <<<"${results[$i]}" | awk '{s += $1} END {print s + 0}')"
