@@ -1,6 +1,6 @@
 """Command line of contrib_bn.
 
-  python -m contrib_bn verify [--goldens DIR] [--filter RE]
+  python -m contrib_bn verify [--goldens DIR] [--filter RE] [--xla]
   python -m contrib_bn inspect CHECKPOINT [--graph MODULE:CALLABLE] ...
   python -m contrib_bn export-keras CHECKPOINT --scope SCOPE --output F.keras
 """
@@ -18,6 +18,12 @@ def main(argv=None):
                       help='corpus directory (default: the packaged corpus)')
   verify.add_argument('--filter', default=None,
                       help='only case ids matching this regular expression')
+  verify.add_argument('--xla', action='store_true',
+                      help='run every case under XLA auto-clustering '
+                      '(graph_options.optimizer_options.global_jit_level='
+                      'ON_1, with TF_XLA_FLAGS=--tf_xla_cpu_global_jit so '
+                      'CPU graphs cluster too); fails if XLA compiles '
+                      'nothing')
   from contrib_bn import checkpoint_cli  # pylint: disable=g-import-not-at-top
   checkpoint_cli.register(commands)
   args = parser.parse_args(argv)
@@ -25,7 +31,11 @@ def main(argv=None):
     return checkpoint_cli.run(args)
   if args.command == 'verify':
     from contrib_bn.corpus import verify as verify_module  # pylint: disable=g-import-not-at-top
-    results = verify_module.run(args.goldens, args.filter)
+    try:
+      results = verify_module.run(args.goldens, args.filter, xla=args.xla)
+    except verify_module.XlaUnavailableError as e:
+      print('error: %s' % e)
+      return 1
     if not results:
       print('no golden case selected')
       return 1
