@@ -150,9 +150,11 @@ def non_negative(variance):
   1000 and deviation 1e-3 gives -0.375). TF 1.15's moments were a mean of
   squares and its kernel ran without XLA, so they never went negative; a
   negative batch variance would drag the moving variance below zero and make
-  inference NaN. Clamping changes nothing whenever the variance is valid.
+  inference NaN. Clamping changes nothing whenever the variance is valid, and
+  passes NaN through. `relu` is one op where `maximum` would add a constant
+  per layer to the graph.
   """
-  return tf.maximum(variance, 0.0)
+  return tf.nn.relu(variance)
 
 
 def _biased_variance(variance, view):

@@ -14,10 +14,11 @@ renorm, float64 and batch weights), float16 through the kernel, a fed
 `is_training` and zero-debiasing. `python -m contrib_bn verify --xla` runs
 the whole corpus.
 
-float16 and bfloat16 cases that keep TF 1.15's half-precision moments
-formulas are left out: XLA compiles TF 1.15's own graph there but sums the
-float16 gradient of `beta` in float32, more exactly than TF 1.15 did, and
-misses the golden by more than its tolerance (README: "Under XLA").
+The float16 cases that keep TF 1.15's half-precision moments formulas
+(`float16_core_plain`, `float16_moments_noupd`, `float16_moments_bw`) are
+left out: XLA compiles TF 1.15's own graph there but sums the float16
+gradient of `beta` in float32, more exactly than TF 1.15 did, and misses the
+golden by more than its tolerance (README: "Under XLA").
 """
 
 import json
