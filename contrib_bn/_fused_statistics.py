@@ -144,10 +144,10 @@ def _float32_or_constant(value, fill, channels):
 def non_negative(variance):
   """The kernel's batch variance, never below zero.
 
-  Under XLA auto-clustering the kernel is compiled into E[x^2] - E[x]^2,
-  which rounds below zero for channels whose mean is large against their
-  spread (a reported TF 2 issue; on this project's CPUs a channel of mean
-  1000 and deviation 1e-3 gives -0.375). TF 1.15's moments were a mean of
+  Under XLA auto-clustering the compiled kernel can return a negative batch
+  variance for channels whose mean is large against their spread (a reported
+  TF 2 issue; on this project's CPUs a channel of mean 1000 and deviation
+  1e-3 gives -0.375). TF 1.15's moments were a mean of
   squares and its kernel ran without XLA, so they never went negative; a
   negative batch variance would drag the moving variance below zero and make
   inference NaN. Clamping changes nothing whenever the variance is valid, and
