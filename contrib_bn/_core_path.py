@@ -289,7 +289,8 @@ class _Layer(object):
     updates = self._updates(new_mean, new_variance) if wants_updates else []
     if training_value is None:
       trained = outputs
-      outputs = self.cond(lambda: trained, inference)
+      with normalizer.name_scope():
+        outputs = self.cond(lambda: trained, inference)
     return outputs, updates
 
   def _updates(self, new_mean, new_variance):

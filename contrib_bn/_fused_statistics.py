@@ -181,9 +181,18 @@ class Normalizer(object):
   """
 
   def __init__(self, inputs, channel_axis, epsilon):
-    self.view = _Rank4View(inputs, channel_axis)
+    # TF 1.15's `nn.batch_normalization` named its ops `batchnorm/...`, and
+    # legacy code (tf-slim's own tests among it) finds the output by that
+    # name; every normalizing op lives in one such scope.
+    with tf.compat.v1.name_scope(None, 'batchnorm', [inputs]) as scope:
+      self.scope = scope
+      self.view = _Rank4View(inputs, channel_axis)
     self.epsilon = epsilon
     self.channels = self.view.channels
+
+  def name_scope(self):
+    """Re-enters the `batchnorm` scope (e.g. for a conditional's output)."""
+    return tf.compat.v1.name_scope(self.scope)
 
   def training(self, scale=None, offset=None):
     """Normalizes by the batch statistics, then `* scale + offset`.
@@ -196,20 +205,22 @@ class Normalizer(object):
       `(outputs, mean, variance)`: outputs shaped like the input, the float32
       batch mean and biased batch variance, as `nn.moments` gave them.
     """
-    outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
-        self.view.x, _float32_or_constant(scale, 1.0, self.channels),
-        _float32_or_constant(offset, 0.0, self.channels),
-        epsilon=self.epsilon, data_format=self.view.data_format)
-    return (self.view.restore(outputs), mean,
-            _biased_variance(variance, self.view))
+    with self.name_scope():
+      outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+          self.view.x, _float32_or_constant(scale, 1.0, self.channels),
+          _float32_or_constant(offset, 0.0, self.channels),
+          epsilon=self.epsilon, data_format=self.view.data_format)
+      return (self.view.restore(outputs), mean,
+              _biased_variance(variance, self.view))
 
   def inference(self, scale, offset, mean, variance):
     """Normalizes by the given (moving) statistics, then scale and offset."""
-    outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
-        self.view.x, _float32_or_constant(scale, 1.0, self.channels),
-        _float32_or_constant(offset, 0.0, self.channels),
-        mean=_float32_or_constant(mean, 0.0, self.channels),
-        variance=_float32_or_constant(variance, 1.0, self.channels),
-        epsilon=self.epsilon, is_training=False,
-        data_format=self.view.data_format)
-    return self.view.restore(outputs)
+    with self.name_scope():
+      outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
+          self.view.x, _float32_or_constant(scale, 1.0, self.channels),
+          _float32_or_constant(offset, 0.0, self.channels),
+          mean=_float32_or_constant(mean, 0.0, self.channels),
+          variance=_float32_or_constant(variance, 1.0, self.channels),
+          epsilon=self.epsilon, is_training=False,
+          data_format=self.view.data_format)
+      return self.view.restore(outputs)

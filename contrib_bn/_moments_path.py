@@ -106,7 +106,8 @@ def _kernel_outputs(inputs, nchw, args, v, training_value):
   if args.updates_collections is None:
     def forced():
       with tf.control_dependencies(updates()):
-        return tf.identity(outputs)
+        with normalizer.name_scope():
+          return tf.identity(outputs)
     return graph_utils.smart_cond(args.is_training, forced, inference)
 
   def moving():
@@ -116,7 +117,9 @@ def _kernel_outputs(inputs, nchw, args, v, training_value):
       args.is_training, updates, moving)
   tf.compat.v1.add_to_collections(args.updates_collections, update_mean)
   tf.compat.v1.add_to_collections(args.updates_collections, update_variance)
-  return graph_utils.smart_cond(args.is_training, lambda: outputs, inference)
+  with normalizer.name_scope():
+    return graph_utils.smart_cond(args.is_training, lambda: outputs,
+                                  inference)
 
 
 def _check_batch_weights(inputs_shape, weights_shape):
