@@ -36,7 +36,7 @@ setuptools.setup(
         'test': ['pytest', 'hypothesis', 'absl-py', 'tf-slim==1.1.0'],
         'bench': ['absl-py', 'matplotlib'],
     },
-    entry_points={'console_scripts': ['contrib-bn=contrib_bn.__main__:main']},
+    entry_points={'console_scripts': ['contrib-bn=contrib_bn.cli:main']},
     classifiers=[
         'Programming Language :: Python :: 3',
         'Topic :: Scientific/Engineering :: Artificial Intelligence',

@@ -18,5 +18,5 @@ import module_loading  # pylint: disable=g-import-not-at-top,wrong-import-positi
 # without the TF-2-only package around it: one definition of the tolerances
 # for re-recording on another processor.
 compare = module_loading.load_by_path(
-    'contrib_bn_corpus_compare',
-    os.path.join(ROOT, 'contrib_bn', 'corpus', 'compare.py'))
+    'contrib_bn_conformance_compare',
+    os.path.join(ROOT, 'contrib_bn', 'conformance', 'compare.py'))

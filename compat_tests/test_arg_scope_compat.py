@@ -11,7 +11,7 @@ behaviour. The tests below the shared ones pin down the TF1 behaviours that
 known and stay known.
 
 The contrib_bn package is not imported, as it needs TensorFlow 2.x. The
-shared cases, and `contrib_bn/arg_scope.py` to run them on this interpreter
+shared cases, and `contrib_bn/compat/arg_scope.py` to run them on this interpreter
 too, are loaded from their file paths instead.
 """
 
@@ -36,7 +36,7 @@ import module_loading  # pylint: disable=g-import-not-at-top,wrong-import-positi
 # contrib_bn's implementation on this interpreter, which shows that the file
 # itself runs on Python 3.7.
 OURS = module_loading.load_by_path(
-    'contrib_bn_arg_scope', os.path.join(_REPO, 'contrib_bn', 'arg_scope.py'))
+    'contrib_bn_arg_scope', os.path.join(_REPO, 'contrib_bn', 'compat', 'arg_scope.py'))
 
 # The module that defines the public functions; it also holds
 # `arg_scope_func_key` and the global stack, which `tf.contrib.framework`

@@ -3,23 +3,24 @@
 import pytest
 import tensorflow as tf_module
 
-from bn_behaviour import *  # pylint: disable=wildcard-import,unused-wildcard-import
+from bn_behaviour import BatchNormContract
 
 if not tf_module.__version__.startswith('1.15'):
   raise RuntimeError('compat_tests need TensorFlow 1.15, found %s' %
                      tf_module.__version__)
 
 
-@pytest.fixture
-def tf():
-  return tf_module
+class TestTf115Contrib(BatchNormContract):
+  """The shared contract, on `tf.contrib.layers.batch_norm` of TF 1.15.5."""
 
+  @pytest.fixture
+  def tf(self):
+    return tf_module
 
-@pytest.fixture
-def batch_norm():
-  return tf_module.contrib.layers.batch_norm
+  @pytest.fixture
+  def batch_norm(self):
+    return tf_module.contrib.layers.batch_norm
 
-
-@pytest.fixture
-def nchw_fused_on_cpu():
-  return False
+  @pytest.fixture
+  def nchw_fused_on_cpu(self):
+    return False

@@ -25,3 +25,21 @@ def test_probe_reproduces_committed_record(tmp_path):
   # messages and harm verdicts must be identical.
   problems = compare.record_differences(committed['cases'], fresh['cases'])
   assert not problems, '\n'.join(problems[:20])
+
+
+_IMPORT_CONFORMANCE = '''
+import sys
+sys.path.insert(0, %r)
+from contrib_bn.conformance import bad_inputs, cases, harness
+print(' '.join(sorted(m for m in sys.modules if m.startswith('contrib_bn'))))
+'''
+
+
+def test_recorder_modules_import_alone_under_tf115():
+  # In a subprocess: this process must not import contrib_bn at all.
+  loaded = subprocess.check_output(
+      [sys.executable, '-c', _IMPORT_CONFORMANCE % ROOT]).decode().split()
+  assert loaded == ['contrib_bn', 'contrib_bn.conformance',
+                    'contrib_bn.conformance.bad_inputs',
+                    'contrib_bn.conformance.cases',
+                    'contrib_bn.conformance.harness']

@@ -3,31 +3,46 @@
 Graph-mode (`tf.compat.v1`) re-creation of the contrib batch-norm layer with
 its arguments, variable names, collections, numerics and errors, so legacy
 TF1 models and checkpoints run on current TensorFlow.
+
+The public names below are resolved on first use (PEP 562), so importing a
+submodule that needs no TensorFlow 2, such as `contrib_bn.conformance.cases`
+from the TF 1.15 recorders, runs nothing else of the package. How the code is
+organised: README.md, "How the code is organised".
 """
 
-from contrib_bn import _quiet_startup
-
-if _quiet_startup.invoked_as_cli():
-  _quiet_startup.load_tensorflow_quietly()
-
-from contrib_bn.arg_scope import add_arg_scope  # pylint: disable=g-import-not-at-top,wrong-import-position
-from contrib_bn.arg_scope import arg_scope
-from contrib_bn.arg_scope import current_arg_scope
-from contrib_bn.arg_scope import has_arg_scope
-from contrib_bn.install import install
-from contrib_bn.install import uninstall
-from contrib_bn.layer import batch_norm
-from contrib_bn.layer import select_path
+import importlib
 
 __version__ = '0.1.0'
 
-__all__ = [
-    'add_arg_scope',
-    'arg_scope',
-    'batch_norm',
-    'current_arg_scope',
-    'has_arg_scope',
-    'install',
-    'select_path',
-    'uninstall',
-]
+# Public name -> (module, attribute). `checkpoint` and `keras_export` are
+# modules of their own; the rest are functions.
+_PUBLIC = {
+    'add_arg_scope': ('contrib_bn.compat.arg_scope', 'add_arg_scope'),
+    'arg_scope': ('contrib_bn.compat.arg_scope', 'arg_scope'),
+    'batch_norm': ('contrib_bn.compat.scoped_layer', 'batch_norm'),
+    'checkpoint': ('contrib_bn.checkpoint', None),
+    'current_arg_scope': ('contrib_bn.compat.arg_scope', 'current_arg_scope'),
+    'has_arg_scope': ('contrib_bn.compat.arg_scope', 'has_arg_scope'),
+    'install': ('contrib_bn.compat.install', 'install'),
+    'keras_export': ('contrib_bn.keras_export', None),
+    'select_path': ('contrib_bn._dispatch', 'select_path'),
+    'uninstall': ('contrib_bn.compat.install', 'uninstall'),
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name):
+  try:
+    module_name, attribute = _PUBLIC[name]
+  except KeyError:
+    raise AttributeError('module %r has no attribute %r' % (__name__, name))
+  module = importlib.import_module(module_name)
+  value = module if attribute is None else getattr(module, attribute)
+  # Cached: later look-ups are plain attribute reads.
+  globals()[name] = value
+  return value
+
+
+def __dir__():
+  return sorted(set(globals()) | set(__all__))

@@ -10,8 +10,10 @@ TF 1.15.
 
 import tensorflow as tf
 
+from contrib_bn import _dispatch
 from contrib_bn import _fused_path
 from contrib_bn import _fused_statistics
+from contrib_bn import _tf1_errors
 from contrib_bn import constants
 from contrib_bn import graph_utils
 from contrib_bn import identifiers
@@ -19,89 +21,70 @@ from contrib_bn import moving_averages
 from contrib_bn import variables as bn_variables
 
 _LOW_PRECISION = (tf.float16, tf.bfloat16)
-_PARAMETERS = (constants.GAMMA, constants.BETA, constants.MOVING_MEAN,
-               constants.MOVING_VARIANCE)
-
-
-def uses_fused_kernel(path, rank, fused=None, renorm=False, adjustment=None):
-  """Whether the selected path runs `nn.fused_batch_norm`.
-
-  The fused path always does; the core-layer path does at rank 4 unless
-  `fused` is false or renorm or an adjustment needs the moments variant.
-  """
-  if path == constants.PATH_FUSED:
-    return True
-  return (path == constants.PATH_CORE and rank == 4 and
-          (fused is None or bool(fused)) and not renorm and adjustment is None)
+# The core layer created `gamma` before `beta`, so it also read (and
+# refused) their initializers and regularizers in that order.
+_GAMMA_FIRST = (constants.GAMMA, constants.BETA)
 
 
 def core_batch_norm(inputs, args):
   """Builds the core-layer path; `args` holds `batch_norm`'s arguments."""
-  nchw = args.data_format == constants.DATA_FORMAT_NCHW
-  with tf.compat.v1.variable_scope(args.scope, constants.DEFAULT_SCOPE,
-                                   [inputs], reuse=args.reuse) as sc:
-    inputs = tf.convert_to_tensor(inputs)
-    clipping = _renorm_clipping(args)
-    input_shape = inputs.get_shape()
-    if not input_shape.ndims:
-      raise ValueError('Input has undefined rank:',
-                       graph_utils.tf1_shape_arg(input_shape))
-    ndims = input_shape.ndims
-    axis = 1 if nchw else ndims - 1
-    if axis >= ndims:
-      raise ValueError('Invalid axis: %d' % axis)
-    use_kernel = uses_fused_kernel(constants.PATH_CORE, ndims, args.fused,
-                                   args.renorm, args.adjustment)
-    channels = tf.compat.dimension_value(input_shape[axis])
-    if channels is None:
-      raise ValueError('Input has undefined `axis` dimension. Input shape: ',
-                       graph_utils.tf1_shape_arg(input_shape))
-    dtype = inputs.dtype.base_dtype
-    param_dtype = tf.float32 if dtype in _LOW_PRECISION else dtype
-    # Looked up with `.get`, as TF 1.15 did: other mapping types work, and
-    # a list fails with TF 1.15's AttributeError.
-    initializers = {}
-    for name in _PARAMETERS:
-      value = args.param_initializers.get(name)
-      if value is not None:
-        initializers[name] = identifiers.initializer(value)
-    regularizers = {}
-    for name in (constants.GAMMA, constants.BETA):
-      value = args.param_regularizers.get(name)
-      if value is not None:
-        regularizers[name] = identifiers.regularizer(value)
-    v = bn_variables.create(
-        [channels], param_dtype, args.center, args.scale, initializers,
-        regularizers, args.variables_collections, args.trainable,
-        gamma_first=True,
-        renorm=args.renorm, collections_at_creation=False)
-    training_value = graph_utils.layer_static_value(args.is_training)
-    # A non-trainable layer reports no updates, so TF 1.15 never ran them.
-    wants_updates = args.trainable and training_value is not False
-    layer = _Layer(args, v, axis, ndims, clipping, param_dtype)
-    if use_kernel:
-      outputs, updates = layer.fused(inputs, training_value, wants_updates)
-    else:
-      outputs, updates = layer.plain(inputs, training_value, wants_updates)
-    # The update ops are new, so they cannot be in UPDATE_OPS yet.
-    for update in updates:
-      tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS,
-                                     update.op)
-    # Only reused variables can already be in the collections; checking
-    # others would make graph building quadratic in the number of layers.
-    reused = bool(tf.compat.v1.get_variable_scope().reuse)
-    for name in (constants.MOVING_MEAN, constants.MOVING_VARIANCE,
-                 constants.BETA, constants.GAMMA):
-      variable = getattr(v, name)
-      if variable is not None:
-        bn_variables.add_to_collections(
-            variable,
-            bn_variables.collections_for(args.variables_collections, name),
-            only_if_absent=reused)
-    if args.activation_fn is not None:
-      outputs = args.activation_fn(outputs)
-    return graph_utils.collect_named_outputs(args.outputs_collections,
-                                             sc.name, outputs)
+  inputs = tf.convert_to_tensor(inputs)
+  clipping = _renorm_clipping(args)
+  input_shape = inputs.get_shape()
+  if not input_shape.ndims:
+    raise _tf1_errors.core_undefined_rank(input_shape)
+  ndims = input_shape.ndims
+  axis = _dispatch.channel_axis(args.data_format, ndims)
+  if axis >= ndims:
+    raise _tf1_errors.core_invalid_axis(axis)
+  use_kernel = _dispatch.uses_fused_kernel(
+      constants.PATH_CORE, ndims, args.fused, args.renorm, args.adjustment)
+  channels = tf.compat.dimension_value(input_shape[axis])
+  if channels is None:
+    raise _tf1_errors.core_undefined_channels(input_shape)
+  dtype = inputs.dtype.base_dtype
+  param_dtype = tf.float32 if dtype in _LOW_PRECISION else dtype
+  # Looked up with `.get`, as TF 1.15 did: other mapping types work, and
+  # a list fails with TF 1.15's AttributeError.
+  initializers = {}
+  for name in _GAMMA_FIRST + (constants.MOVING_MEAN, constants.MOVING_VARIANCE):
+    value = args.initializers.get(name)
+    if value is not None:
+      initializers[name] = identifiers.initializer(value)
+  regularizers = {}
+  for name in _GAMMA_FIRST:
+    value = args.regularizers.get(name)
+    if value is not None:
+      regularizers[name] = identifiers.regularizer(value)
+  v = bn_variables.create(
+      [channels], param_dtype, args.center, args.scale, initializers,
+      regularizers, args.variables_collections, args.trainable,
+      gamma_first=True,
+      renorm=args.renorm, collections_at_creation=False)
+  training_value = graph_utils.layer_static_value(args.is_training)
+  # A non-trainable layer reports no updates, so TF 1.15 never ran them.
+  wants_updates = args.trainable and training_value is not False
+  call = _CoreLayerCall(args, v, axis, ndims, clipping, param_dtype)
+  if use_kernel:
+    outputs, updates = call.fused(inputs, training_value, wants_updates)
+  else:
+    outputs, updates = call.plain(inputs, training_value, wants_updates)
+  # The update ops are new, so they cannot be in UPDATE_OPS yet.
+  for update in updates:
+    tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS,
+                                   update.op)
+  # Only reused variables can already be in the collections; checking
+  # others would make graph building quadratic in the number of layers.
+  reused = bool(tf.compat.v1.get_variable_scope().reuse)
+  for name in (constants.MOVING_MEAN, constants.MOVING_VARIANCE,
+               constants.BETA, constants.GAMMA):
+    variable = getattr(v, name)
+    if variable is not None:
+      bn_variables.add_to_collections(
+          variable,
+          bn_variables.collections_for(args.variables_collections, name),
+          only_if_absent=reused)
+  return outputs
 
 
 def _renorm_clipping(args):
@@ -109,25 +92,15 @@ def _renorm_clipping(args):
     return None
   clipping = args.renorm_clipping or {}
   if set(clipping) - set(constants.RENORM_CLIPPING_KEYS):
-    raise ValueError('renorm_clipping %s contains keys not in %s' %
-                     (clipping, constants.RENORM_CLIPPING_KEYS))
+    raise _tf1_errors.core_unknown_clipping_keys(clipping)
   return clipping
 
 
 def _constant(value, dtype, shape):
   if not (dtype.is_floating or dtype.is_complex):
-    # TF 1.15's wording; TF 2.x words this conversion error differently.
-    raise TypeError("Expected %s, got %r of type 'float' instead." %
-                    (dtype.name, value))
+    # TF 2.x words this conversion error differently.
+    raise _tf1_errors.core_not_float(dtype, value)
   return tf.constant(value, dtype, shape=shape)
-
-
-def _check_clipping_value(op_name, value):
-  if isinstance(value, str):
-    message = graph_utils.tf1_conversion_message('float32', value)
-    raise TypeError("Expected float32 passed to parameter 'y' of op '%s', "
-                    "got %r of type 'str' instead. Error: %s" %
-                    (op_name, value, message))
 
 
 def _compose(scale, offset, then_scale, then_offset):
@@ -140,7 +113,7 @@ def _compose(scale, offset, then_scale, then_offset):
   return scale, offset
 
 
-class _Layer(object):
+class _CoreLayerCall(object):
   """One application of the core layer to an input."""
 
   def __init__(self, args, variables, axis, ndims, clipping, param_dtype):
@@ -173,8 +146,7 @@ class _Layer(object):
     # The layer's momentum is a float32 tensor here, so `1 - momentum` is
     # rounded in float32, unlike the plain variant.
     if isinstance(args.decay, str):
-      # TF 1.15 made a string tensor of it, then failed on `1.0 - momentum`.
-      raise TypeError(graph_utils.tf1_conversion_message('string', 1.0))
+      raise _tf1_errors.core_string_decay()
     if training_value is None:
       momentum = self.cond(lambda: tf.constant(args.decay, tf.float32),
                            lambda: tf.constant(1.0, tf.float32))
@@ -333,8 +305,8 @@ class _Layer(object):
       stddev = tf.identity(stddev)
     rmin, rmax, dmax = [self.clipping.get(key)
                         for key in ('rmin', 'rmax', 'dmax')]
-    _check_clipping_value('Maximum', rmin)
-    _check_clipping_value('Minimum', rmax)
+    _tf1_errors.check_clipping_value('Maximum', rmin)
+    _tf1_errors.check_clipping_value('Minimum', rmax)
     if rmin is not None:
       r = tf.maximum(r, rmin)
     if rmax is not None:

@@ -8,22 +8,11 @@ variance receives the kernel's Bessel-corrected batch variance.
 import tensorflow as tf
 
 from contrib_bn import _fused_statistics
+from contrib_bn import _tf1_errors
 from contrib_bn import constants
 from contrib_bn import graph_utils
 from contrib_bn import moving_averages
 from contrib_bn import variables as bn_variables
-
-_KERNEL_DTYPES = (tf.float16, tf.bfloat16, tf.float32)
-
-
-def check_kernel_dtype(dtype):
-  # TF 1.15 rejected these when it built the kernel op; TF 2.x raises a
-  # differently worded error, and legacy tests match on TF 1.15's wording.
-  if dtype.base_dtype not in _KERNEL_DTYPES:
-    raise TypeError(
-        "Value passed to parameter 'x' has DataType %s not in list of "
-        'allowed values: float16, bfloat16, float32' % dtype.base_dtype.name)
-
 
 def kernel_epsilon(epsilon):
   # Written as TF 1.15 wrote it, so a non-number fails with TF 1.15's error.
@@ -49,7 +38,7 @@ def kernel_outputs(cond, inputs, gamma, beta, variables, epsilon,
     `(outputs, mean, variance)`: batch statistics (variance Bessel-corrected)
     in training, the moving statistics in inference.
   """
-  check_kernel_dtype(inputs.dtype)
+  _tf1_errors.check_kernel_dtype(inputs.dtype)
   epsilon = kernel_epsilon(epsilon)
 
   def training_outputs():
@@ -69,50 +58,43 @@ def kernel_outputs(cond, inputs, gamma, beta, variables, epsilon,
 def fused_batch_norm(inputs, args):
   """Builds the fused-kernel path; `args` holds `batch_norm`'s arguments."""
   nchw = args.data_format == constants.DATA_FORMAT_NCHW
-  with tf.compat.v1.variable_scope(args.scope, constants.DEFAULT_SCOPE,
-                                   [inputs], reuse=args.reuse) as sc:
-    inputs = tf.convert_to_tensor(inputs)
-    original_inputs = inputs
-    rank = inputs.get_shape().ndims
-    if rank is None:
-      raise ValueError('Inputs %s has undefined rank' % inputs.name)
-    if rank not in (2, 4):
-      raise ValueError('Inputs %s has unsupported rank. Expected 2 or 4 but '
-                       'got %d' % (inputs.name, rank))
-    if rank == 2:
-      channels = tf.compat.dimension_value(inputs.get_shape()[-1])
-      if channels is None:
-        raise ValueError('`C` dimension must be known but is None')
-      inputs = tf.reshape(
-          inputs, [-1, channels, 1, 1] if nchw else [-1, 1, 1, channels])
-    inputs_shape = inputs.get_shape()
-    params_shape = inputs_shape[1:2] if nchw else inputs_shape[-1:]
-    if not params_shape.is_fully_defined():
-      raise ValueError('Inputs %s has undefined `C` dimension %s.' %
-                       (inputs.name, graph_utils.tf1_shape_str(params_shape)))
-    params_shape = params_shape.as_list()
-    v = bn_variables.create(
-        params_shape, tf.float32, args.center, args.scale,
-        args.param_initializers, args.param_regularizers,
-        args.variables_collections, args.trainable)
-    beta = v.beta if v.beta is not None else tf.constant(
-        0.0, tf.float32, shape=params_shape)
-    gamma = v.gamma if v.gamma is not None else tf.constant(
-        1.0, tf.float32, shape=params_shape)
-    outputs, mean, variance = kernel_outputs(
-        lambda true_fn, false_fn: graph_utils.smart_cond(
-            args.is_training, true_fn, false_fn),
-        inputs, gamma, beta, v, args.epsilon, args.data_format)
-    training_value = graph_utils.static_value(args.is_training)
-    if training_value is None or training_value:
-      outputs = _moving_average_updates(args, v, mean, variance, outputs)
-    outputs.set_shape(inputs_shape)
-    if rank == 2:
-      outputs = tf.reshape(outputs, tf.shape(original_inputs))
-    if args.activation_fn is not None:
-      outputs = args.activation_fn(outputs)
-    return graph_utils.collect_named_outputs(args.outputs_collections,
-                                             sc.name, outputs)
+  inputs = tf.convert_to_tensor(inputs)
+  original_inputs = inputs
+  rank = inputs.get_shape().ndims
+  if rank is None:
+    raise _tf1_errors.fused_undefined_rank(inputs)
+  if rank not in (2, 4):
+    raise _tf1_errors.fused_unsupported_rank(inputs, rank)
+  if rank == 2:
+    channels = tf.compat.dimension_value(inputs.get_shape()[-1])
+    if channels is None:
+      raise _tf1_errors.fused_unknown_rank2_channels()
+    inputs = tf.reshape(
+        inputs, [-1, channels, 1, 1] if nchw else [-1, 1, 1, channels])
+  inputs_shape = inputs.get_shape()
+  params_shape = inputs_shape[1:2] if nchw else inputs_shape[-1:]
+  if not params_shape.is_fully_defined():
+    raise _tf1_errors.fused_undefined_channels(inputs, params_shape)
+  params_shape = params_shape.as_list()
+  v = bn_variables.create(
+      params_shape, tf.float32, args.center, args.scale,
+      args.initializers, args.regularizers,
+      args.variables_collections, args.trainable)
+  beta = v.beta if v.beta is not None else tf.constant(
+      0.0, tf.float32, shape=params_shape)
+  gamma = v.gamma if v.gamma is not None else tf.constant(
+      1.0, tf.float32, shape=params_shape)
+  outputs, mean, variance = kernel_outputs(
+      lambda true_fn, false_fn: graph_utils.smart_cond(
+          args.is_training, true_fn, false_fn),
+      inputs, gamma, beta, v, args.epsilon, args.data_format)
+  training_value = graph_utils.static_value(args.is_training)
+  if training_value is None or training_value:
+    outputs = _moving_average_updates(args, v, mean, variance, outputs)
+  outputs.set_shape(inputs_shape)
+  if rank == 2:
+    outputs = tf.reshape(outputs, tf.shape(original_inputs))
+  return outputs
 
 
 def _moving_average_updates(args, v, mean, variance, outputs):

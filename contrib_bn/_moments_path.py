@@ -9,6 +9,7 @@ the input dtype, the moving variance receives the biased batch variance, and
 import tensorflow as tf
 
 from contrib_bn import _fused_statistics
+from contrib_bn import _tf1_errors
 from contrib_bn import constants
 from contrib_bn import graph_utils
 from contrib_bn import moving_averages
@@ -18,65 +19,52 @@ from contrib_bn import variables as bn_variables
 def moments_batch_norm(inputs, args):
   """Builds the moments path; `args` holds `batch_norm`'s arguments."""
   nchw = args.data_format == constants.DATA_FORMAT_NCHW
-  with tf.compat.v1.variable_scope(args.scope, constants.DEFAULT_SCOPE,
-                                   [inputs], reuse=args.reuse) as sc:
-    inputs = tf.convert_to_tensor(inputs)
-    if args.renorm:
-      raise ValueError('renorm is not supported with batch_weights, '
-                       'updates_collections or zero_debias_moving_mean')
-    inputs_shape = inputs.get_shape()
-    rank = inputs_shape.ndims
-    if rank is None:
-      raise ValueError('Inputs %s has undefined rank.' % inputs.name)
-    batch_weights = args.batch_weights
-    if batch_weights is not None:
-      batch_weights = tf.convert_to_tensor(batch_weights)
-      _check_batch_weights(inputs_shape, batch_weights.get_shape())
-      batch_weights = tf.reshape(batch_weights, [-1] + [1] * (rank - 1))
-    if nchw:
-      if rank < 2:
-        # TF 1.15 indexed the missing channel dimension here.
-        raise IndexError('list index out of range')
-      axes = [0] + list(range(2, rank))
-      params_shape = inputs_shape[1:2]
-    else:
-      axes = list(range(rank - 1))
-      params_shape = inputs_shape[-1:]
-    if not params_shape.is_fully_defined():
-      raise ValueError('Inputs %s has undefined channels dimension %s.' %
-                       (inputs.name, graph_utils.tf1_shape_str(params_shape)))
-    params_shape = params_shape.as_list()
-    dtype = inputs.dtype.base_dtype
-    v = bn_variables.create(
-        params_shape, dtype, args.center, args.scale, args.param_initializers,
-        {}, args.variables_collections, args.trainable)
-    training_value = graph_utils.static_value(args.is_training)
-    if batch_weights is None and _kernel_applies(inputs, nchw, args.epsilon):
-      outputs = _kernel_outputs(inputs, nchw, args, v, training_value)
-      return _finish(args, sc, outputs)
-    if training_value is None or training_value:
-      mean, variance = _batch_moments(inputs, axes, batch_weights, nchw)
-      mean, variance = _with_updates(args, v, mean, variance)
-    else:
-      mean, variance = v.moving_mean, v.moving_variance
-    beta, gamma = v.beta, v.gamma
-    if nchw:
-      broadcast = [1, params_shape[0]] + [1] * (rank - 2)
-      mean = tf.reshape(mean, broadcast)
-      variance = tf.reshape(variance, broadcast)
-      beta = None if beta is None else tf.reshape(beta, broadcast)
-      gamma = None if gamma is None else tf.reshape(gamma, broadcast)
-    outputs = tf.nn.batch_normalization(inputs, mean, variance, beta, gamma,
-                                        args.epsilon)
-    outputs.set_shape(inputs_shape)
-    return _finish(args, sc, outputs)
-
-
-def _finish(args, sc, outputs):
-  if args.activation_fn is not None:
-    outputs = args.activation_fn(outputs)
-  return graph_utils.collect_named_outputs(args.outputs_collections,
-                                           sc.name, outputs)
+  inputs = tf.convert_to_tensor(inputs)
+  if args.renorm:
+    raise _tf1_errors.moments_renorm_unsupported()
+  inputs_shape = inputs.get_shape()
+  rank = inputs_shape.ndims
+  if rank is None:
+    raise _tf1_errors.moments_undefined_rank(inputs)
+  batch_weights = args.batch_weights
+  if batch_weights is not None:
+    batch_weights = tf.convert_to_tensor(batch_weights)
+    _check_batch_weights(inputs_shape, batch_weights.get_shape())
+    batch_weights = tf.reshape(batch_weights, [-1] + [1] * (rank - 1))
+  if nchw:
+    if rank < 2:
+      raise _tf1_errors.moments_missing_channel_dimension()
+    axes = [0] + list(range(2, rank))
+    params_shape = inputs_shape[1:2]
+  else:
+    axes = list(range(rank - 1))
+    params_shape = inputs_shape[-1:]
+  if not params_shape.is_fully_defined():
+    raise _tf1_errors.moments_undefined_channels(inputs, params_shape)
+  params_shape = params_shape.as_list()
+  dtype = inputs.dtype.base_dtype
+  v = bn_variables.create(
+      params_shape, dtype, args.center, args.scale, args.initializers,
+      {}, args.variables_collections, args.trainable)
+  training_value = graph_utils.static_value(args.is_training)
+  if batch_weights is None and _kernel_applies(inputs, nchw, args.epsilon):
+    return _kernel_outputs(inputs, nchw, args, v, training_value)
+  if training_value is None or training_value:
+    mean, variance = _batch_moments(inputs, axes, batch_weights, nchw)
+    mean, variance = _with_updates(args, v, mean, variance)
+  else:
+    mean, variance = v.moving_mean, v.moving_variance
+  beta, gamma = v.beta, v.gamma
+  if nchw:
+    broadcast = [1, params_shape[0]] + [1] * (rank - 2)
+    mean = tf.reshape(mean, broadcast)
+    variance = tf.reshape(variance, broadcast)
+    beta = None if beta is None else tf.reshape(beta, broadcast)
+    gamma = None if gamma is None else tf.reshape(gamma, broadcast)
+  outputs = tf.nn.batch_normalization(inputs, mean, variance, beta, gamma,
+                                      args.epsilon)
+  outputs.set_shape(inputs_shape)
+  return outputs
 
 
 def _kernel_applies(inputs, nchw, epsilon):
@@ -124,9 +112,7 @@ def _kernel_outputs(inputs, nchw, args, v, training_value):
 
 def _check_batch_weights(inputs_shape, weights_shape):
   if not inputs_shape[0:1].is_compatible_with(weights_shape):
-    raise ValueError('Shapes %s and %s are incompatible' % (
-        graph_utils.tf1_shape_str(inputs_shape[0:1]),
-        graph_utils.tf1_shape_str(weights_shape)))
+    raise _tf1_errors.incompatible_shapes(inputs_shape[0:1], weights_shape)
 
 
 def _batch_moments(inputs, axes, batch_weights, nchw):

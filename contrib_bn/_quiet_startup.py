@@ -18,14 +18,6 @@ import tempfile
 _CLI_LOG_LEVEL = '2'
 
 
-def invoked_as_cli():
-  """Whether this process is `python -m contrib_bn ...` or `contrib-bn`."""
-  # While `python -m` imports the package that holds __main__, sys.argv[0] is
-  # the literal '-m' (documented for the -m option).
-  first = sys.argv[0] if sys.argv else ''
-  return first == '-m' or os.path.basename(first) == 'contrib-bn'
-
-
 def load_tensorflow_quietly():
   """Imports TensorFlow and lists its devices with stderr captured."""
   if 'TF_CPP_MIN_LOG_LEVEL' in os.environ or 'tensorflow' in sys.modules:

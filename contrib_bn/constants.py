@@ -26,4 +26,9 @@ RENORM_STDDEV = 'renorm_stddev'
 DEBIAS_BIASED = 'biased'
 DEBIAS_LOCAL_STEP = 'local_step'
 
+# The keys `param_initializers` and `variables_collections` take, and those
+# `param_regularizers` takes, in the order TF 1.15's messages list them.
+PARAMETERS = (BETA, GAMMA, MOVING_MEAN, MOVING_VARIANCE)
+REGULARIZED_PARAMETERS = (BETA, GAMMA)
+
 RENORM_CLIPPING_KEYS = ['rmax', 'rmin', 'dmax']

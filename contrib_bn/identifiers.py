@@ -3,9 +3,11 @@
 On the core-layer path TF 1.15 passed `param_initializers` and
 `param_regularizers` through Keras' `get` functions, so names such as 'ones'
 or 'l2' were accepted there (and only there), and other non-callables failed
-with Keras' messages. This module reproduces that without importing Keras.
+with Keras' messages. This module reproduces that without importing Keras,
+and tells how many values a constant initializer holds.
 """
 
+import numpy as np
 import tensorflow as tf
 
 # Keras' default weight of its named regularizers.
@@ -27,6 +29,17 @@ _INITIALIZER_ALIASES = {
     'GlorotNormal': 'glorot_normal',
 }
 _REGULARIZERS = {'l1': (1, 0), 'l2': (0, 1), 'l1_l2': (1, 1)}
+
+
+def constant_size(initializer):
+  """How many values a constant initializer holds; None for any other.
+
+  `constant_initializer` keeps its value; other initializers fill any shape.
+  """
+  value = getattr(initializer, 'value', None)
+  if value is None or callable(value) or tf.is_tensor(value):
+    return None
+  return int(np.size(value))
 
 
 def initializer(identifier):

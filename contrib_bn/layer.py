@@ -1,74 +1,19 @@
-"""`batch_norm`: TF 1.15's `tf.contrib.layers.batch_norm` on TF 2.x graphs."""
+"""`batch_norm`: TF 1.15's `tf.contrib.layers.batch_norm` on TF 2.x graphs.
+
+Thin on purpose: it records the arguments once, raises TF 1.15's own errors
+first, then contrib_bn's stricter checks (`validation`), and hands the
+record to the path TF 1.15 would have taken (`_dispatch`).
+"""
 
 import tensorflow as tf
 
 from contrib_bn import _core_path
+from contrib_bn import _dispatch
 from contrib_bn import _fused_path
 from contrib_bn import _moments_path
+from contrib_bn import _tf1_errors
 from contrib_bn import constants
-from contrib_bn import tf1_errors
 from contrib_bn import validation
-from contrib_bn.arg_scope import add_arg_scope
-
-_UPDATE_OPS = tf.compat.v1.GraphKeys.UPDATE_OPS
-
-uses_fused_kernel = _core_path.uses_fused_kernel
-
-
-def select_path(rank, fused=None, batch_weights=None, renorm=False,
-                adjustment=None, zero_debias_moving_mean=False,
-                updates_collections=_UPDATE_OPS):
-  """Which of TF 1.15's internal paths `batch_norm` takes for these arguments.
-
-  Args:
-    rank: the input rank, or None when unknown.
-    fused: the `fused` argument.
-    batch_weights: the `batch_weights` argument (only None-ness matters).
-    renorm: the `renorm` argument.
-    adjustment: the `adjustment` argument (only None-ness matters).
-    zero_debias_moving_mean: the `zero_debias_moving_mean` argument.
-    updates_collections: the `updates_collections` argument.
-
-  Returns:
-    `constants.PATH_FUSED`, `PATH_CORE` or `PATH_MOMENTS`.
-  """
-  if fused is None:
-    fused = True
-  # TF 1.15 compared `updates_collections` to the UPDATE_OPS key by identity.
-  default_updates = updates_collections is _UPDATE_OPS
-  possible_to_fuse = (batch_weights is None and not renorm and
-                      rank in (2, 4) and adjustment is None)
-  if fused and possible_to_fuse and (
-      zero_debias_moving_mean or rank == 2 or not default_updates):
-    return constants.PATH_FUSED
-  if (batch_weights is None and default_updates and
-      not zero_debias_moving_mean):
-    return constants.PATH_CORE
-  return constants.PATH_MOMENTS
-
-
-def _check_tf1_wording(inputs, path, fused, renorm, adjustment,
-                       param_initializers, data_format):
-  """Raises TF 1.15's message where TF 2.x words the same error otherwise."""
-  shape = inputs.get_shape()
-  if shape.ndims is None or shape.ndims < 2:
-    return
-  channel_axis = 1 if data_format == constants.DATA_FORMAT_NCHW else -1
-  channels = tf.compat.dimension_value(shape[channel_axis])
-  if channels is None:
-    return
-  tf1_errors.check_input_dtype(
-      inputs.dtype,
-      uses_fused_kernel(path, shape.ndims, fused, renorm, adjustment))
-  tf1_errors.check_initializer_sizes(param_initializers, channels)
-
-
-class _Arguments(object):
-  """`batch_norm`'s arguments, normalised, handed to the path builders."""
-
-  def __init__(self, **kwargs):
-    self.__dict__.update(kwargs)
-
 
 _BUILDERS = {
     constants.PATH_FUSED: _fused_path.fused_batch_norm,
@@ -77,7 +22,6 @@ _BUILDERS = {
 }
 
 
-@add_arg_scope
 def batch_norm(inputs,
                decay=0.999,
                center=True,
@@ -86,7 +30,7 @@ def batch_norm(inputs,
                activation_fn=None,
                param_initializers=None,
                param_regularizers=None,
-               updates_collections=_UPDATE_OPS,
+               updates_collections=_dispatch.UPDATE_OPS,
                is_training=True,
                reuse=None,
                variables_collections=None,
@@ -182,37 +126,12 @@ def batch_norm(inputs,
       with TF 1.15's message.
     TypeError: for input dtypes the chosen path cannot normalize.
   """
+  # The parameters, and nothing else yet, are the local names here.
+  args = _dispatch.Arguments(**{
+      name: value for name, value in locals().items() if name != 'inputs'})
   inputs = tf.convert_to_tensor(inputs)
-  rank = inputs.get_shape().ndims
-  path = select_path(rank, fused, batch_weights, renorm, adjustment,
-                     zero_debias_moving_mean, updates_collections)
-  if data_format not in constants.DATA_FORMATS:
-    raise ValueError('data_format has to be either NCHW or NHWC.')
-  _check_tf1_wording(inputs, path, fused, renorm, adjustment,
-                     param_initializers, data_format)
-  validation.validate_arguments(
-      inputs, path=path, decay=decay, center=center, scale=scale,
-      epsilon=epsilon, activation_fn=activation_fn,
-      param_initializers=param_initializers,
-      param_regularizers=param_regularizers,
-      updates_collections=updates_collections, is_training=is_training,
-      reuse=reuse, variables_collections=variables_collections,
-      outputs_collections=outputs_collections, trainable=trainable,
-      batch_weights=batch_weights, fused=fused, data_format=data_format,
-      zero_debias_moving_mean=zero_debias_moving_mean, scope=scope,
-      renorm=renorm, renorm_clipping=renorm_clipping,
-      renorm_decay=renorm_decay, adjustment=adjustment)
-  args = _Arguments(
-      decay=decay, center=center, scale=scale, epsilon=epsilon,
-      activation_fn=activation_fn,
-      param_initializers=param_initializers or {},
-      param_regularizers=param_regularizers or {},
-      updates_collections=updates_collections, is_training=is_training,
-      reuse=reuse, variables_collections=variables_collections,
-      outputs_collections=outputs_collections, trainable=trainable,
-      batch_weights=batch_weights, fused=True if fused is None else fused,
-      data_format=data_format,
-      zero_debias_moving_mean=zero_debias_moving_mean, scope=scope,
-      renorm=renorm, renorm_clipping=renorm_clipping,
-      renorm_decay=renorm_decay, adjustment=adjustment)
-  return _BUILDERS[path](inputs, args)
+  path = _dispatch.path_for(inputs.get_shape().ndims, args)
+  _tf1_errors.check_data_format(data_format)
+  _tf1_errors.check_wording(inputs, path, args)
+  validation.check(inputs, path, args)
+  return _dispatch.build(_BUILDERS[path], inputs, args)

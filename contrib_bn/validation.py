@@ -5,7 +5,7 @@ arguments and then ignored them (a misspelt `param_initializers` key), broke
 at run time, or corrupted the model (a `decay` above 1, a string 'False' that
 Python reads as true). `validate_arguments` refuses those while the graph is
 built, with a `ValueError` or `TypeError` that names the argument and the
-value. `scripts/probe_bad_inputs.py` records what TF 1.15 did with each of
+value. `contrib_bn/conformance/bad_inputs.py` records what TF 1.15 did with each of
 them (`tests/data/tf1_bad_inputs.json`).
 
 Each check only covers a value TF 1.15 accepted, so a single bad argument is
@@ -17,10 +17,6 @@ lets the layer raise TF 1.15's exact error, even if another argument is also
 bad. The errors TF 1.15 raised only while creating variables (reusing a scope
 that does not exist, a mis-shaped initializer) are not foreseen: combined
 with a second, harmful argument, our error comes first.
-
-`validate_checkpoint` refuses a checkpoint whose variables do not fit the
-graph, which `tf.compat.v1.train.Saver` no longer does for a mis-shaped
-resource variable.
 """
 
 import math
@@ -29,11 +25,10 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
+from contrib_bn import _dispatch
 from contrib_bn import constants
+from contrib_bn import identifiers
 
-PARAM_KEYS = (constants.BETA, constants.GAMMA, constants.MOVING_MEAN,
-              constants.MOVING_VARIANCE)
-REGULARIZER_KEYS = (constants.BETA, constants.GAMMA)
 _FLAGS = ('center', 'scale', 'trainable', 'renorm', 'zero_debias_moving_mean',
           'fused')
 _STRINGS = (str, bytes)
@@ -81,15 +76,9 @@ class _Facts(object):
     self.nchw = data_format == constants.DATA_FORMAT_NCHW
     self.channels = None
     if self.rank:
-      axis = 1 if self.nchw else self.rank - 1
+      axis = _dispatch.channel_axis(data_format, self.rank)
       if axis < self.rank:
         self.channels = tf.compat.dimension_value(shape[axis])
-
-
-def _uses_kernel(path, facts, fused, renorm, adjustment):
-  # Imported here: `layer` imports this module.
-  from contrib_bn import layer  # pylint: disable=g-import-not-at-top
-  return layer.uses_fused_kernel(path, facts.rank, fused, renorm, adjustment)
 
 
 def _tf1_raises(path, facts, args):
@@ -98,21 +87,21 @@ def _tf1_raises(path, facts, args):
   Conservative: any condition here makes validation stand aside, so a known
   TF 1.15 error always wins over ours.
   """
-  if args['data_format'] not in constants.DATA_FORMATS:
+  if args.data_format not in constants.DATA_FORMATS:
     return True
   if facts.rank is None or not facts.dtype.is_floating:
     return True
-  if args['reuse'] and args['scope'] is None:
+  if args.reuse and args.scope is None:
     return True
-  renorm = bool(args['renorm'])
+  renorm = bool(args.renorm)
   if facts.dtype == tf.float64 and (
-      renorm or _uses_kernel(path, facts, args['fused'], renorm,
-                             args['adjustment'])):
+      renorm or _dispatch.uses_fused_kernel(path, facts.rank, args.fused,
+                                              renorm, args.adjustment)):
     return True
   if path == constants.PATH_CORE:
     if facts.rank == 0 or (facts.nchw and facts.rank < 2):
       return True
-    clipping = args['renorm_clipping']
+    clipping = args.renorm_clipping
     if renorm and clipping and (
         not isinstance(clipping, dict) or
         set(clipping) - set(constants.RENORM_CLIPPING_KEYS)):
@@ -120,7 +109,7 @@ def _tf1_raises(path, facts, args):
   if path == constants.PATH_MOMENTS:
     if renorm or (facts.nchw and facts.rank < 2):
       return True
-    weights = args['batch_weights']
+    weights = args.batch_weights
     if weights is not None and not _weights_shape_ok(facts, weights):
       return True
   if facts.rank >= 1 and facts.channels is None:
@@ -148,25 +137,25 @@ def _check_inputs(facts):
 
 def _check_flags(args):
   for name in _FLAGS:
-    value = args[name]
+    value = getattr(args, name)
     if isinstance(value, _STRINGS):
       _fail(TypeError, '%s must be a bool, got the string %r (a non-empty '
             'string is true)', name, value)
 
 
 def _check_rates(args, path):
-  decay = _static_number(args['decay'])
+  decay = _static_number(args.decay)
   if decay is not None:
     if math.isnan(decay) or not 0.0 <= decay <= 1.0:
       _fail(ValueError, 'decay must be in [0, 1]; got %r', decay)
-    if args['zero_debias_moving_mean'] and decay == 1.0:
+    if args.zero_debias_moving_mean and decay == 1.0:
       _fail(ValueError, 'decay %r with zero_debias_moving_mean=True divides '
             'the moving mean by 1 - decay**step = 0; use decay < 1', decay)
-  epsilon = _static_number(args['epsilon'])
+  epsilon = _static_number(args.epsilon)
   if epsilon is not None and (math.isnan(epsilon) or epsilon < 0.0):
     _fail(ValueError, 'epsilon must be >= 0; got %r', epsilon)
-  if path == constants.PATH_CORE and args['renorm']:
-    renorm_decay = _static_number(args['renorm_decay'])
+  if path == constants.PATH_CORE and args.renorm:
+    renorm_decay = _static_number(args.renorm_decay)
     if renorm_decay is not None and (
         math.isnan(renorm_decay) or not 0.0 <= renorm_decay <= 1.0):
       _fail(ValueError, 'renorm_decay must be in [0, 1]; got %r',
@@ -174,8 +163,8 @@ def _check_rates(args, path):
 
 
 def _check_renorm_clipping(args, path):
-  clipping = args['renorm_clipping']
-  if path != constants.PATH_CORE or not args['renorm'] or not clipping:
+  clipping = args.renorm_clipping
+  if path != constants.PATH_CORE or not args.renorm or not clipping:
     return
   values = {key: _static_number(clipping[key]) for key in clipping}
   rmin, rmax, dmax = [values.get(k) for k in ('rmin', 'rmax', 'dmax')]
@@ -192,35 +181,26 @@ def _check_renorm_clipping(args, path):
     _fail(ValueError, 'renorm_clipping has dmax %r; it must be >= 0', dmax)
 
 
-def _initializer_size(initializer):
-  # `constant_initializer` keeps its value; other initializers fill any
-  # shape, so only constant ones can be too short.
-  value = getattr(initializer, 'value', None)
-  if value is None or callable(value) or tf.is_tensor(value):
-    return None
-  return int(np.size(value))
-
-
 def _check_param_dicts(args, facts):
-  initializers = args['param_initializers']
+  initializers = args.param_initializers
   if isinstance(initializers, dict):
-    _unexpected_keys('param_initializers', initializers, PARAM_KEYS)
-    for key in PARAM_KEYS:
-      size = _initializer_size(initializers.get(key))
+    _unexpected_keys('param_initializers', initializers, constants.PARAMETERS)
+    for key in constants.PARAMETERS:
+      size = identifiers.constant_size(initializers.get(key))
       if size is not None and 1 < size < facts.channels:
         _fail(ValueError, 'param_initializers[%r] has %d values for %d '
               'channels; TF 1.15 silently repeated the last value', key,
               size, facts.channels)
-  regularizers = args['param_regularizers']
+  regularizers = args.param_regularizers
   if isinstance(regularizers, dict):
-    _unexpected_keys('param_regularizers', regularizers, REGULARIZER_KEYS)
-  collections = args['variables_collections']
+    _unexpected_keys('param_regularizers', regularizers, constants.REGULARIZED_PARAMETERS)
+  collections = args.variables_collections
   if isinstance(collections, _STRINGS):
     _fail(TypeError, 'variables_collections must be a list of collection '
           'names or a dict of lists; got the string %r, which TF 1.15 split '
           'into one-letter collections', collections)
   if isinstance(collections, dict):
-    _unexpected_keys('variables_collections', collections, PARAM_KEYS)
+    _unexpected_keys('variables_collections', collections, constants.PARAMETERS)
     for key, value in collections.items():
       if isinstance(value, _STRINGS):
         _fail(TypeError, 'variables_collections[%r] must be a list of '
@@ -229,7 +209,7 @@ def _check_param_dicts(args, facts):
 
 
 def _check_is_training(args, path):
-  value = args['is_training']
+  value = args.is_training
   if value is None:
     # The fused and moments paths raised TF 1.15's own ValueError.
     if path == constants.PATH_CORE:
@@ -256,7 +236,7 @@ def _check_is_training(args, path):
 
 
 def _check_batch_weights(args):
-  weights = args['batch_weights']
+  weights = args.batch_weights
   if weights is None:
     return
   if tf.is_tensor(weights) and not isinstance(weights, tf.Variable):
@@ -279,73 +259,37 @@ def _check_batch_weights(args):
           'moments divide by their sum', values.tolist())
 
 
-def validate_arguments(inputs, path=None, decay=0.999, center=True,
-                       scale=False, epsilon=0.001, activation_fn=None,
-                       param_initializers=None, param_regularizers=None,
-                       updates_collections=tf.compat.v1.GraphKeys.UPDATE_OPS,
-                       is_training=True, reuse=None,
-                       variables_collections=None, outputs_collections=None,
-                       trainable=True, batch_weights=None, fused=None,
-                       data_format=constants.DATA_FORMAT_NHWC,
-                       zero_debias_moving_mean=False, scope=None,
-                       renorm=False, renorm_clipping=None, renorm_decay=0.99,
-                       adjustment=None):
+def validate_arguments(inputs, path=None, **arguments):
   """Refuses arguments TF 1.15 accepted and then mishandled.
 
-  Takes `batch_norm`'s arguments, unchanged, plus the internal path it
-  selected. Adds nothing to the graph.
+  Takes `batch_norm`'s arguments by keyword, unchanged (the ones left out
+  take `batch_norm`'s defaults), plus the internal path it selected. Adds
+  nothing to the graph. `activation_fn`, `outputs_collections` and
+  `adjustment` are not checked: TF 1.15 raised on bad ones itself, or
+  handled them correctly.
 
   Args:
-    inputs: the layer input, already a tensor.
+    inputs: the layer input.
     path: `constants.PATH_FUSED`, `PATH_CORE` or `PATH_MOMENTS`, as chosen
-      by `layer.select_path`; computed here when None.
-    decay: see `batch_norm`; the same for every other argument.
-    center: see `batch_norm`.
-    scale: see `batch_norm`.
-    epsilon: see `batch_norm`.
-    activation_fn: see `batch_norm` (not checked: TF 1.15 raised).
-    param_initializers: see `batch_norm`.
-    param_regularizers: see `batch_norm`.
-    updates_collections: see `batch_norm`.
-    is_training: see `batch_norm`.
-    reuse: see `batch_norm`.
-    variables_collections: see `batch_norm`.
-    outputs_collections: see `batch_norm` (a string was handled correctly).
-    trainable: see `batch_norm`.
-    batch_weights: see `batch_norm`.
-    fused: see `batch_norm`.
-    data_format: see `batch_norm`.
-    zero_debias_moving_mean: see `batch_norm`.
-    scope: see `batch_norm`.
-    renorm: see `batch_norm`.
-    renorm_clipping: see `batch_norm`.
-    renorm_decay: see `batch_norm`.
-    adjustment: see `batch_norm` (not checked: TF 1.15 raised).
+      by `select_path`; computed here when None.
+    **arguments: `batch_norm`'s keyword arguments.
 
   Raises:
     ValueError: for a value out of its range, an unexpected dict key, a
       rank below 2 or unusable batch weights.
-    TypeError: for a string where a bool or a list is expected.
+    TypeError: for a string where a bool or a list is expected, or an
+      argument `batch_norm` does not have.
   """
-  del activation_fn, outputs_collections  # TF 1.15 handled these itself.
+  args = _dispatch.Arguments(**arguments)
   inputs = tf.convert_to_tensor(inputs)
   if path is None:
-    # Imported here: `layer` imports this module.
-    from contrib_bn import layer  # pylint: disable=g-import-not-at-top
-    path = layer.select_path(
-        inputs.get_shape().ndims, fused, batch_weights, renorm, adjustment,
-        zero_debias_moving_mean, updates_collections)
-  args = dict(
-      decay=decay, center=center, scale=scale, epsilon=epsilon,
-      param_initializers=param_initializers,
-      param_regularizers=param_regularizers, is_training=is_training,
-      reuse=reuse, variables_collections=variables_collections,
-      trainable=trainable, batch_weights=batch_weights, fused=fused,
-      data_format=data_format,
-      zero_debias_moving_mean=zero_debias_moving_mean, scope=scope,
-      renorm=renorm, renorm_clipping=renorm_clipping,
-      renorm_decay=renorm_decay, adjustment=adjustment)
-  facts = _Facts(inputs, data_format)
+    path = _dispatch.path_for(inputs.get_shape().ndims, args)
+  check(inputs, path, args)
+
+
+def check(inputs, path, args):
+  """`validate_arguments` for a tensor, its path and an `Arguments` record."""
+  facts = _Facts(inputs, args.data_format)
   if _tf1_raises(path, facts, args):
     return
   _check_inputs(facts)
@@ -355,49 +299,3 @@ def validate_arguments(inputs, path=None, decay=0.999, center=True,
   _check_renorm_clipping(args, path)
   _check_param_dicts(args, facts)
   _check_batch_weights(args)
-
-
-def validate_checkpoint(checkpoint, var_list=None):
-  """Refuses a checkpoint whose variables do not fit the graph's variables.
-
-  `tf.compat.v1.train.Saver.restore` names a variable missing from the
-  checkpoint, but with resource variables (TF 2.x's default) it silently
-  restores a value of another shape: the variable takes the checkpoint's
-  shape and the layer computes garbage, or fails later at an unrelated
-  node. TF 1.15's reference variables refused it at restore time. Call this
-  before restoring to get that refusal back, naming each variable.
-
-  Args:
-    checkpoint: a checkpoint prefix, or a directory holding a checkpoint.
-    var_list: the variables to restore, as a list or a dict from checkpoint
-      key to variable (as given to `Saver`); defaults to the global
-      variables of the default graph.
-
-  Raises:
-    ValueError: listing every variable missing from the checkpoint or
-      stored there with another shape or dtype.
-  """
-  reader = tf.train.load_checkpoint(checkpoint)
-  shapes = reader.get_variable_to_shape_map()
-  dtypes = reader.get_variable_to_dtype_map()
-  if var_list is None:
-    var_list = tf.compat.v1.global_variables()
-  if isinstance(var_list, dict):
-    items = sorted(var_list.items())
-  else:
-    items = [(v.op.name, v) for v in var_list]
-  problems = []
-  for key, variable in items:
-    shape = variable.get_shape().as_list()
-    dtype = variable.dtype.base_dtype
-    if key not in shapes:
-      problems.append('%s is missing from the checkpoint' % key)
-    elif list(shapes[key]) != shape:
-      problems.append('%s has shape %s in the checkpoint but %s in the graph'
-                      % (key, list(shapes[key]), shape))
-    elif dtypes[key] != dtype:
-      problems.append('%s has dtype %s in the checkpoint but %s in the graph'
-                      % (key, dtypes[key].name, dtype.name))
-  if problems:
-    raise ValueError('checkpoint %s does not fit the graph: %s' %
-                     (checkpoint, '; '.join(problems)))

@@ -21,7 +21,7 @@ def _unique_list(items):
 
 
 def model_variable(name, shape, dtype, initializer, collections=None,
-                   trainable=True, regularizer=None, model=True):
+                   trainable=True, regularizer=None):
   """`tf.compat.v1.get_variable` that also joins MODEL_VARIABLES.
 
   Args:
@@ -32,16 +32,14 @@ def model_variable(name, shape, dtype, initializer, collections=None,
     collections: extra collections, besides GLOBAL_VARIABLES.
     trainable: whether it joins TRAINABLE_VARIABLES.
     regularizer: optional callable; its loss joins REGULARIZATION_LOSSES.
-    model: whether the variable joins MODEL_VARIABLES.
 
   Returns:
     The variable (an existing one when the scope reuses variables).
   """
   if isinstance(collections, str):
     collections = [collections]
-  names = list(collections or []) + [_KEYS.GLOBAL_VARIABLES]
-  if model:
-    names.append(_KEYS.MODEL_VARIABLES)
+  names = list(collections or []) + [_KEYS.GLOBAL_VARIABLES,
+                                      _KEYS.MODEL_VARIABLES]
   return tf.compat.v1.get_variable(
       name, shape=shape, dtype=dtype, initializer=initializer,
       regularizer=regularizer, trainable=trainable,

@@ -4,7 +4,7 @@ Run with Python 3.7 and TensorFlow 1.15.5 (see README.md, "Recording goldens"):
 
   python scripts/record_goldens.py [--out DIR] [--filter REGEX] [--check_determinism]
 
-For every case of `contrib_bn/corpus/cases.py` it writes `<id>.json` (the case,
+For every case of `contrib_bn/conformance/cases.py` it writes `<id>.json` (the case,
 the graph structure, or the error TF 1.15 raised) and `<id>.npz` (outputs,
 gradients, variables after training, inference outputs, regularization
 losses), plus a TF1 checkpoint under `checkpoints/`. Cases whose fused kernel
@@ -12,7 +12,6 @@ needs NCHW, which TF 1.15 cannot run on CPU, are recorded from the NHWC
 equivalent with transposed inputs and outputs and marked `derived`.
 """
 
-import importlib.util
 import json
 import os
 import re
@@ -37,17 +36,11 @@ flags.DEFINE_boolean('check_determinism', False,
                      'arrays; nothing is written if any case differs.')
 
 
-def _load(name, path):
-  # The corpus modules are loaded by path: importing the `contrib_bn` package
-  # itself would need TensorFlow 2.
-  spec = importlib.util.spec_from_file_location(name, path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+sys.path.insert(0, _ROOT)  # the tree's contrib_bn; its root imports nothing
 
-
-cases_module = _load('golden_cases', os.path.join(_PACKAGE, 'corpus', 'cases.py'))
-harness = _load('golden_harness', os.path.join(_PACKAGE, 'corpus', 'harness.py'))
+# Only the TF-free conformance modules: the rest of contrib_bn needs TF 2.
+from contrib_bn.conformance import cases as cases_module  # pylint: disable=g-import-not-at-top,wrong-import-position
+from contrib_bn.conformance import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def _is_nhwc_only_failure(error):

@@ -9,8 +9,8 @@ import sys
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, _ROOT)  # the tree's contrib_bn, installed or not
 
-from contrib_bn.corpus import parity  # pylint: disable=g-import-not-at-top
-from contrib_bn.corpus import verify  # pylint: disable=g-import-not-at-top
+from contrib_bn.conformance import parity  # pylint: disable=g-import-not-at-top
+from contrib_bn.conformance import verify  # pylint: disable=g-import-not-at-top
 
 README = os.path.join(_ROOT, 'README.md')
 

@@ -22,7 +22,7 @@ import arg_scope_cases as cases
 
 # Through importlib because the package re-exports the function `arg_scope`
 # under the submodule's name.
-scoping = importlib.import_module('contrib_bn.arg_scope')
+scoping = importlib.import_module('contrib_bn.compat.arg_scope')
 
 
 @pytest.mark.parametrize('shared_case', cases.CASES,

@@ -1,6 +1,7 @@
 """The bad-input catalogue: contrib_bn against what TF 1.15 did.
 
-`scripts/probe_bad_inputs.py` tries every wrong argument of its catalogue on
+`scripts/probe_bad_inputs.py` tries every wrong argument of the catalogue in
+`contrib_bn/conformance/bad_inputs.py` on
 the real `tf.contrib.layers.batch_norm` (TF 1.15.5) and records the outcome in
 `tests/data/tf1_bad_inputs.json`. These tests replay the same probes, with
 the same runner, against `contrib_bn.batch_norm`:
@@ -26,21 +27,16 @@ import re
 import pytest
 import tensorflow as tf
 
-import module_loading
-
 from contrib_bn import batch_norm
 from contrib_bn import validation
-from contrib_bn.corpus import cases as corpus_cases
-from contrib_bn.corpus import harness
+from contrib_bn.conformance import bad_inputs as probes
+from contrib_bn.conformance import cases as corpus_cases
+from contrib_bn.conformance import harness
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_SCRIPT = os.path.join(_ROOT, 'scripts', 'probe_bad_inputs.py')
 _REFERENCE = os.path.join(_ROOT, 'tests', 'data', 'tf1_bad_inputs.json')
 
 
-# By path: `scripts/` is not a package, and the script must stay runnable
-# on its own under Python 3.7 and TF 1.15.
-probes = module_loading.load_by_path('probe_bad_inputs', _SCRIPT)
 with open(_REFERENCE) as _f:
   REFERENCE = json.load(_f)
 TF1 = REFERENCE['cases']

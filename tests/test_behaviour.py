@@ -5,22 +5,23 @@ import pytest
 import tensorflow as tf_module
 
 import contrib_bn
-from bn_behaviour import *  # pylint: disable=wildcard-import,unused-wildcard-import
+from bn_behaviour import BatchNormContract
 
 
-@pytest.fixture
-def tf():
-  return tf_module
+class TestContribBn(BatchNormContract):
+  """The shared contract, on `contrib_bn.batch_norm` under TF 2.x."""
 
+  @pytest.fixture
+  def tf(self):
+    return tf_module
 
-@pytest.fixture
-def batch_norm():
-  return contrib_bn.batch_norm
+  @pytest.fixture
+  def batch_norm(self):
+    return contrib_bn.batch_norm
 
-
-@pytest.fixture
-def nchw_fused_on_cpu():
-  return True
+  @pytest.fixture
+  def nchw_fused_on_cpu(self):
+    return True
 
 
 @pytest.mark.parametrize('rank', [2, 3])

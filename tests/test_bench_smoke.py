@@ -1,4 +1,4 @@
-"""Smoke test of scripts/bench.py: it runs and reports every row.
+"""Smoke test of benchmarks/bench.py: it runs and reports every row.
 
 Timing figures of a smoke run mean nothing, so nothing here asserts speed;
 only that the run completes and every expected row holds finite, positive
@@ -15,7 +15,7 @@ import sys
 import pytest
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_BENCH = os.path.join(_ROOT, 'scripts', 'bench.py')
+_BENCH = os.path.join(_ROOT, 'benchmarks', 'bench.py')
 
 # Written out here rather than imported from the script, so that a row the
 # script stops producing fails the test.

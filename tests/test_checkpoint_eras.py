@@ -9,9 +9,7 @@ renorm state as `renorm_mean`/`renorm_mean_weight`/`renorm_stddev`/
 reproduce the inference output that release computed.
 """
 
-import argparse
 import glob
-import json
 import logging
 import os
 
@@ -19,13 +17,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from contrib_bn import batch_norm
 from contrib_bn import checkpoint
-from contrib_bn import checkpoint_cli
-
-ERAS_DIR = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-    'contrib_bn', 'goldens', 'eras')
+from era_checkpoints import era_dirs
+from era_checkpoints import version_of
+from era_checkpoints import build_graph
+from era_checkpoints import Era
+from era_checkpoints import ERA_CASES
+from era_checkpoints import ERAS_DIR
 
 # Inference outputs of TF 1.x and contrib_bn evaluate the same float32
 # formula; kernels of the oldest releases (built without AVX/FMA) round
@@ -42,79 +40,6 @@ STDDEV_ROUNDTRIP_RTOL = 1e-6
 TF115 = (1, 15)
 
 
-def _version(directory):
-  text = os.path.basename(directory)[len('tf'):]
-  return tuple(int(p) for p in text.split('.')[:2])
-
-
-def _era_dirs():
-  return sorted(glob.glob(os.path.join(ERAS_DIR, 'tf1.*')), key=_version)
-
-
-def _era_cases():
-  params = []
-  for directory in _era_dirs():
-    for path in sorted(glob.glob(os.path.join(directory, '*.json'))):
-      case_id = os.path.basename(path)[:-len('.json')]
-      params.append(pytest.param(directory, case_id,
-                                 id='%s-%s' % (os.path.basename(directory),
-                                               case_id)))
-  return params
-
-
-ERA_CASES = _era_cases()
-
-
-class Era(object):
-  """One recorded case of one release."""
-
-  def __init__(self, directory, case_id):
-    self.directory = directory
-    self.version = _version(directory)
-    with open(os.path.join(directory, case_id + '.json')) as f:
-      self.record = json.load(f)
-    with np.load(os.path.join(directory, case_id + '.npz')) as data:
-      self.arrays = {k: data[k] for k in data.files}
-    self.case = self.record['case']
-    self.prefix = os.path.join(directory, 'checkpoints', case_id)
-
-  @property
-  def contrib_kwargs(self):
-    return dict(self.case.get('contrib_bn_kwargs', self.case['kwargs']))
-
-  @property
-  def scope_map(self):
-    return self.case.get('scope_map')
-
-  @property
-  def epsilon(self):
-    return self.contrib_kwargs.get('epsilon', 0.001)
-
-
-def build_graph(case, kwargs=None):
-  """The recorded graph, rebuilt with contrib_bn: (graph, x, inference)."""
-  kwargs = dict(case.get('contrib_bn_kwargs', case['kwargs'])
-                if kwargs is None else kwargs)
-  layers = case.get('layers', 1)
-  graph = tf.Graph()
-  with graph.as_default():
-    x = tf.compat.v1.placeholder(tf.float32, case['shape'], name='x')
-    train = x
-    for index in range(layers):
-      if index:
-        train = tf.nn.relu(train)
-      train = batch_norm(train, is_training=True, **kwargs)
-    infer = x
-    for index in range(layers):
-      if index:
-        infer = tf.nn.relu(infer)
-      scope = 'BatchNorm_%d' % index if index else 'BatchNorm'
-      infer = batch_norm(infer, is_training=False, reuse=True, scope=scope,
-                         **kwargs)
-    graph.add_to_collection('train_output', train)
-  return graph, x, infer
-
-
 def _restore_and_infer(era, **options):
   graph, x, infer = build_graph(era.case)
   with tf.compat.v1.Session(graph=graph) as sess:
@@ -126,11 +51,11 @@ def _restore_and_infer(era, **options):
 
 
 def test_recorded_eras_cover_both_renorm_layouts():
-  versions = [_version(d) for d in _era_dirs()]
+  versions = [version_of(d) for d in era_dirs()]
   assert any(v < TF115 for v in versions), versions
   assert any(v >= TF115 for v in versions), versions
   layouts = set()
-  for directory in _era_dirs():
+  for directory in era_dirs():
     prefix = os.path.join(directory, 'checkpoints', 'renorm_r4_nhwc')
     layouts.update(layer.layout for layer in checkpoint.inspect(prefix))
   assert layouts == {checkpoint.LAYOUT_RENORM_TF1_14,
@@ -226,7 +151,7 @@ def test_assignment_map_feeds_a_saver():
                              atol=INFERENCE_ATOL)
 
 
-@pytest.mark.parametrize('directory', _era_dirs())
+@pytest.mark.parametrize('directory', era_dirs())
 def test_tf_layers_scopes_map_automatically(directory):
   era = Era(directory, 'layers_two_r4_nhwc')
   restore_plan, output, _ = _restore_and_infer(era, layers_to_contrib=True)
@@ -248,9 +173,9 @@ def test_unmapped_tf_layers_scopes_are_reported_missing():
       checkpoint.restore(sess, era.prefix)
 
 
-@pytest.mark.parametrize('directory', _era_dirs())
+@pytest.mark.parametrize('directory', era_dirs())
 def test_inspect_reports_release_layout(directory):
-  version = _version(directory)
+  version = version_of(directory)
   for path in sorted(glob.glob(os.path.join(directory, '*.json'))):
     era = Era(directory, os.path.basename(path)[:-len('.json')])
     layers = checkpoint.inspect(era.prefix)
@@ -450,91 +375,3 @@ def test_shape_mismatch_is_a_clear_error():
   graph, _, _ = build_graph(case)
   with pytest.raises(ValueError, match=r'BatchNorm/beta \[5\].*\[6\]'):
     checkpoint.assignment_map(era.prefix, graph)
-
-
-def cli_graph():
-  """A renorm contrib_bn graph for `inspect --graph` (built in place)."""
-  case = Era(os.path.join(ERAS_DIR, 'tf1.13.1'),
-             'renorm_scale_r4_nhwc').case
-  graph, _, _ = build_graph(case)
-  return graph
-
-
-def cli_graph_with_extra_gamma():
-  case = Era(os.path.join(ERAS_DIR, 'tf1.13.1'), 'renorm_r4_nhwc').case
-  kwargs = dict(case['kwargs'], scale=True)
-  graph, _, _ = build_graph(case, kwargs)
-  return graph
-
-
-def _cli(argv):
-  parser = argparse.ArgumentParser()
-  checkpoint_cli.register(parser.add_subparsers(dest='command'))
-  args = parser.parse_args(argv)
-  lines, errors = [], []
-  code = checkpoint_cli.run(args, out=lines.append, err=errors.append)
-  return code, '\n'.join(lines), '\n'.join(errors)
-
-
-def test_cli_inspect_lists_layers():
-  prefix = os.path.join(ERAS_DIR, 'tf1.13.1', 'checkpoints',
-                        'renorm_scale_r4_nhwc')
-  code, text, _ = _cli(['inspect', prefix])
-  assert code == 0
-  assert 'BatchNorm  [tf.contrib.layers.batch_norm; %s]' % (
-      checkpoint.LAYOUT_RENORM_TF1_14) in text
-  assert ('implies: center=True renorm=True scale=True '
-          'zero_debias_moving_mean=False') in text
-  assert 'BatchNorm/renorm_mean_weight [] float32' in text
-
-
-def test_cli_inspect_with_graph_lists_lacking_and_extra():
-  prefix = os.path.join(ERAS_DIR, 'tf1.13.1', 'checkpoints',
-                        'renorm_scale_r4_nhwc')
-  code, text, _ = _cli(['inspect', prefix, '--graph',
-                        'test_checkpoint_eras:cli_graph', '--epsilon',
-                        '0.01'])
-  assert code == 0, text
-  assert ('BatchNorm/moving_stddev [5] float32  (derived on restore: '
-          'sqrt(BatchNorm/moving_variance + 0.01))') in text
-  assert ('BatchNorm/renorm_mean_weight [] float32  (used to derive '
-          'BatchNorm/renorm_mean)') in text
-  assert 'restore: complete (4 restored, 3 derived)' in text
-
-
-def test_cli_inspect_with_graph_reports_incomplete():
-  prefix = os.path.join(ERAS_DIR, 'tf1.13.1', 'checkpoints', 'renorm_r4_nhwc')
-  code, text, _ = _cli(['inspect', prefix, '--json', '--graph',
-                        'test_checkpoint_eras:cli_graph_with_extra_gamma'])
-  assert code == checkpoint_cli.EXIT_INCOMPLETE
-  report = json.loads(text)
-  assert report['complete'] is False
-  assert report['plan']['missing'] == [['BatchNorm/gamma', [5], 'float32']]
-
-
-def test_cli_inspect_maps_tf_layers_scopes():
-  prefix = os.path.join(ERAS_DIR, 'tf1.2.1', 'checkpoints',
-                        'layers_two_r4_nhwc')
-  code, text, _ = _cli(['inspect', prefix, '--graph',
-                        'test_checkpoint_eras:cli_layers_graph',
-                        '--scope-map', 'batch_normalization=BatchNorm',
-                        '--scope-map', 'batch_normalization_1=BatchNorm_1'])
-  assert code == 0, text
-  assert ('BatchNorm_1/gamma [5] float32  (restored from '
-          'batch_normalization_1/gamma)') in text
-
-
-def cli_layers_graph():
-  case = Era(os.path.join(ERAS_DIR, 'tf1.2.1'), 'layers_two_r4_nhwc').case
-  graph, _, _ = build_graph(case)
-  return graph
-
-
-def test_cli_bad_arguments_exit_2():
-  code, _, errors = _cli(['inspect', '/nonexistent/ckpt'])
-  assert code == checkpoint_cli.EXIT_USAGE
-  assert 'cannot read checkpoint' in errors
-  prefix = os.path.join(ERAS_DIR, 'tf1.2.1', 'checkpoints', 'default_r4_nhwc')
-  code, _, errors = _cli(['inspect', prefix, '--graph', 'no_colon'])
-  assert code == checkpoint_cli.EXIT_USAGE
-  assert 'module:callable' in errors

@@ -16,9 +16,8 @@ import tensorflow as tf
 
 from contrib_bn import batch_norm
 from contrib_bn import checkpoint
-from contrib_bn import validation
-from contrib_bn.corpus import goldens
-from contrib_bn.corpus import harness
+from contrib_bn.conformance import goldens
+from contrib_bn.conformance import harness
 
 # One case per internal path (and per extra variable set): the fused
 # kernel path, the core layer with and without the kernel, renorm, and
@@ -164,7 +163,7 @@ def test_contrib_bn_restore_refuses_variable_of_another_shape(case_id):
 @pytest.mark.xfail(strict=True, reason=(
     'TF 2.x resource variables take a checkpoint value of another shape '
     'without an error at Saver.restore; use contrib_bn.checkpoint.restore '
-    'or validation.validate_checkpoint (README, deliberate differences)'))
+    'or checkpoint.validate_checkpoint (README, deliberate differences)'))
 def test_plain_saver_refuses_variable_of_another_shape():
   golden = _golden('default_r3_nhwc')
   built = harness.build(tf, batch_norm, _with_channels(golden.case, 3))
@@ -181,7 +180,7 @@ def test_validate_checkpoint_names_misshaped_variables(channels):
                         _with_channels(golden.case, channels))
   with built.graph.as_default():
     with pytest.raises(ValueError) as info:
-      validation.validate_checkpoint(golden.checkpoint_prefix)
+      checkpoint.validate_checkpoint(golden.checkpoint_prefix)
   message = str(info.value)
   for name in ('BatchNorm/beta', 'BatchNorm/moving_mean',
                'BatchNorm/moving_variance'):
@@ -196,7 +195,7 @@ def test_validate_checkpoint_names_missing_and_retyped_variables():
   built = harness.build(tf, batch_norm, case)
   with built.graph.as_default():
     with pytest.raises(ValueError) as info:
-      validation.validate_checkpoint(golden.checkpoint_prefix)
+      checkpoint.validate_checkpoint(golden.checkpoint_prefix)
   message = str(info.value)
   assert 'BatchNorm/gamma is missing from the checkpoint' in message, message
   assert ('BatchNorm/beta has dtype float32 in the checkpoint but float64 '
@@ -208,8 +207,8 @@ def test_validate_checkpoint_accepts_matching_graph(path):
   golden = _golden(PATH_CASES[path])
   built = harness.build(tf, batch_norm, golden.case)
   with built.graph.as_default():
-    validation.validate_checkpoint(golden.checkpoint_prefix)
-    validation.validate_checkpoint(
+    checkpoint.validate_checkpoint(golden.checkpoint_prefix)
+    checkpoint.validate_checkpoint(
         golden.checkpoint_prefix,
         {v.op.name: v for v in tf.compat.v1.global_variables()})
 

@@ -11,12 +11,12 @@ import pytest
 import tensorflow as tf
 
 # The package exports the function `install` under the submodule's name.
-installer = importlib.import_module('contrib_bn.install')
+installer = importlib.import_module('contrib_bn.compat.install')
 
 # Through importlib because the package re-exports the function `arg_scope`
 # under the submodule's name.
-scoping = importlib.import_module('contrib_bn.arg_scope')
-layer = importlib.import_module('contrib_bn.layer')
+scoping = importlib.import_module('contrib_bn.compat.arg_scope')
+layer = importlib.import_module('contrib_bn.compat.scoped_layer')
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -175,9 +175,10 @@ def test_batch_norm_is_resolved_at_install_time(monkeypatch):
     return inputs, decay, scale
 
   stand_in = scoping.add_arg_scope(stand_in)
-  fake_layer = types.ModuleType('contrib_bn.layer')
+  fake_layer = types.ModuleType('contrib_bn.compat.scoped_layer')
   fake_layer.batch_norm = stand_in
-  monkeypatch.setitem(sys.modules, 'contrib_bn.layer', fake_layer)
+  monkeypatch.setitem(sys.modules, 'contrib_bn.compat.scoped_layer',
+                      fake_layer)
   installer.install()
   assert tf.contrib.layers.batch_norm is stand_in
   with tf.contrib.framework.arg_scope([tf.contrib.layers.batch_norm],
@@ -205,7 +206,7 @@ _FRESH_PROCESS = textwrap.dedent("""
     if {import_first}:
       import tensorflow.compat.v1
     import contrib_bn
-    from contrib_bn.layer import batch_norm
+    from contrib_bn.compat.scoped_layer import batch_norm
     contrib_bn.install()
     import tensorflow.compat.v1 as late
     modules = [tf, early, late, tf.compat.v1]
@@ -238,7 +239,7 @@ def test_import_statements_resolve_while_installed():
   from tensorflow.contrib import layers  # pylint: disable=g-import-not-at-top
   from tensorflow.contrib.framework import arg_scope  # pylint: disable=g-import-not-at-top
   import tensorflow.contrib.layers as contrib_layers  # pylint: disable=g-import-not-at-top
-  from contrib_bn.layer import batch_norm  # pylint: disable=g-import-not-at-top
+  from contrib_bn.compat.scoped_layer import batch_norm  # pylint: disable=g-import-not-at-top
   assert layers.batch_norm is batch_norm
   assert contrib_layers is layers
   assert arg_scope is tf.contrib.framework.arg_scope

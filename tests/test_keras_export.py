@@ -3,27 +3,21 @@
 For golden cases of the TF 1.15.5 corpus, the Keras 3 `BatchNormalization`
 built by `contrib_bn.keras_export.to_keras` from the case's TF1 checkpoint
 must compute, in inference mode, what contrib_bn computes in a graph restored
-from the same checkpoint (`contrib_bn.corpus.verify.restore_and_infer`).
+from the same checkpoint (`contrib_bn.conformance.verify.restore_and_infer`).
 """
 
-import argparse
 import json
 import os
 
 import numpy as np
 import pytest
 
-from contrib_bn import checkpoint_cli
 from contrib_bn import constants
 from contrib_bn import keras_export
-from contrib_bn.corpus import goldens
-from contrib_bn.corpus import verify
-
-# Keras evaluates x * rsqrt(var + eps) * gamma + (beta - mean * ...) in
-# float32 as TF's unfused inference does; the fused kernel orders the same
-# operations differently. Outputs are of magnitude ~3, where a float32 ulp is
-# 2.4e-7: a few ulps of rounding, and nothing a wrong statistic would give.
-KERAS_ATOL = 1e-6
+from contrib_bn.conformance import goldens
+from contrib_bn.conformance import verify
+from keras_reference import contrib_bn_inference
+from keras_reference import KERAS_ATOL
 
 # Against outputs recorded by older TF 1.x releases, whose kernels (built
 # without AVX/FMA) round differently: as in test_checkpoint_eras, up to 4.8e-7
@@ -69,14 +63,8 @@ def _export_args(case):
               rank=len(case['shape']))
 
 
-def _contrib_bn_inference(golden):
-  outputs = verify.restore_and_infer(golden, golden.checkpoint_prefix)
-  assert len(outputs) == 1
-  return outputs[0]
-
-
 @pytest.mark.parametrize('case_id', CASES)
-def test_keras_layer_matches_contrib_bn_inference(case_id):
+def test_keras_layer_matchescontrib_bn_inference(case_id):
   golden = goldens.load(case_id)
   case = golden.case
   scope = case['kwargs'].get('scope') or 'BatchNorm'
@@ -87,7 +75,7 @@ def test_keras_layer_matches_contrib_bn_inference(case_id):
   assert layer.momentum == case['kwargs'].get('decay', 0.999)
   nchw = case['kwargs'].get('data_format') == 'NCHW'
   assert layer.axis == (1 if nchw and len(case['shape']) > 2 else -1)
-  expected = _contrib_bn_inference(golden)
+  expected = contrib_bn_inference(golden)
   got = keras_export.infer(layer, golden.arrays['input'])
   np.testing.assert_allclose(got, expected, rtol=0, atol=KERAS_ATOL)
 
@@ -101,7 +89,7 @@ def test_comparison_detects_other_statistics():
   layer = keras_export.to_keras(other.checkpoint_prefix, 'BatchNorm',
                                 data_format='NCHW', rank=4)
   got = keras_export.infer(layer, golden.arrays['input'])
-  assert np.max(np.abs(got - _contrib_bn_inference(golden))) > KERAS_ATOL
+  assert np.max(np.abs(got - contrib_bn_inference(golden))) > KERAS_ATOL
 
 
 def test_tiny_epsilon_needs_the_fused_floor():
@@ -111,7 +99,7 @@ def test_tiny_epsilon_needs_the_fused_floor():
   layer = keras_export.to_keras(golden.checkpoint_prefix, 'BatchNorm',
                                 **args)
   got = keras_export.infer(layer, golden.arrays['input'])
-  assert np.max(np.abs(got - _contrib_bn_inference(golden))) > KERAS_ATOL
+  assert np.max(np.abs(got - contrib_bn_inference(golden))) > KERAS_ATOL
 
 
 def test_renorm_needs_inference_only():
@@ -122,7 +110,7 @@ def test_renorm_needs_inference_only():
                                 inference_only=True,
                                 **_export_args(golden.case))
   got = keras_export.infer(layer, golden.arrays['input'])
-  np.testing.assert_allclose(got, _contrib_bn_inference(golden), rtol=0,
+  np.testing.assert_allclose(got, contrib_bn_inference(golden), rtol=0,
                              atol=KERAS_ATOL)
 
 
@@ -130,54 +118,6 @@ def test_unknown_scope_lists_the_available_ones():
   golden = goldens.load('scope_core_fused')
   with pytest.raises(ValueError, match="has: 'bn1'"):
     keras_export.to_keras(golden.checkpoint_prefix, 'BatchNorm')
-
-
-def _cli(argv):
-  parser = argparse.ArgumentParser()
-  checkpoint_cli.register(parser.add_subparsers(dest='command'))
-  lines, errors = [], []
-  code = checkpoint_cli.run(parser.parse_args(argv), out=lines.append,
-                            err=errors.append)
-  return code, '\n'.join(lines), '\n'.join(errors)
-
-
-def test_export_keras_cli_writes_a_loadable_file(tmp_path):
-  golden = goldens.load('center1_scale1_core_fused')
-  path = str(tmp_path / 'bn.keras')
-  code, text, errors = _cli(['export-keras', golden.checkpoint_prefix,
-                             '--scope', 'BatchNorm', '--output', path])
-  assert code == 0, errors
-  assert 'axis=-1' in text and 'scale=True' in text
-  assert os.path.getsize(path) > 0
-  layer = keras_export.load(path)
-  assert keras_export.is_keras_batch_norm(layer)
-  got = keras_export.infer(layer, golden.arrays['input'])
-  np.testing.assert_allclose(got, _contrib_bn_inference(golden), rtol=0,
-                             atol=KERAS_ATOL)
-
-
-def test_export_keras_cli_nchw(tmp_path):
-  golden = goldens.load('default_r4_nchw')
-  path = str(tmp_path / 'bn_nchw.keras')
-  code, text, errors = _cli(['export-keras', golden.checkpoint_prefix,
-                             '--scope', 'BatchNorm', '--output', path,
-                             '--data-format', 'NCHW'])
-  assert code == 0, errors
-  assert 'axis=1' in text
-  got = keras_export.infer(keras_export.load(path), golden.arrays['input'])
-  np.testing.assert_allclose(got, _contrib_bn_inference(golden), rtol=0,
-                             atol=KERAS_ATOL)
-
-
-def test_export_keras_cli_refuses_renorm(tmp_path):
-  golden = goldens.load('renorm_r4_nhwc')
-  path = str(tmp_path / 'renorm.keras')
-  code, _, errors = _cli(['export-keras', golden.checkpoint_prefix,
-                          '--scope', 'BatchNorm', '--output', path])
-  assert code == checkpoint_cli.EXIT_USAGE
-  assert 'Keras 3 dropped batch renormalization' in errors
-  assert '--inference-only' in errors
-  assert not os.path.exists(path)
 
 
 def test_save_needs_keras_suffix(tmp_path):

@@ -23,6 +23,10 @@ placeholder, bool variable). For each combination:
 
 Each example builds its own `tf.Graph()`; examples are derandomized and
 bounded so that the file runs in well under two minutes on two cores.
+
+This file is over 400 lines because the strategies, the NumPy reference and
+the properties judged against it are one argument: the reference model of a
+layer is only trustworthy next to the draws it is checked on.
 """
 
 import numpy as np

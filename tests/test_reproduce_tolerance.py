@@ -13,7 +13,7 @@ import os
 import numpy as np
 import pytest
 
-from contrib_bn.corpus import compare
+from contrib_bn.conformance import compare
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _PROBE_RECORD = os.path.join(_ROOT, 'tests', 'data', 'tf1_bad_inputs.json')

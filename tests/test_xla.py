@@ -47,7 +47,7 @@ import json
 import numpy as np
 import tensorflow as tf
 from contrib_bn import batch_norm
-from contrib_bn.corpus import verify
+from contrib_bn.conformance import verify
 
 verify.enable_xla_auto_clustering()
 configs = {

@@ -1,1 +1,1 @@
-"""Tools built on the layer: model files, export, regression harness, scanner."""
+"""Tools built on the layer: model files, checkpoint inspection, export, regression harness, scanner; each command-line subcommand lives with its tool."""

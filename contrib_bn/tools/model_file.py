@@ -111,8 +111,8 @@ def _prepare_tensorflow():
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   import tensorflow.compat.v1 as v1  # pylint: disable=g-import-not-at-top
   if _tf_major() >= 2:
-    import contrib_bn  # pylint: disable=g-import-not-at-top
-    contrib_bn.install()
+    from contrib_bn.compat import install  # pylint: disable=g-import-not-at-top
+    install.install()
     model_builtins = dict(vars(builtins))
     model_builtins['__import__'] = _importer_mapping_tensorflow_to_v1(v1)
     return model_builtins

@@ -6,6 +6,8 @@ compares outputs, gradients, variables, regularization losses and the graph
 structure; then it restores the case's TF1 checkpoint into a fresh contrib_bn
 graph and compares the inference outputs. Error cases must raise TF 1.15's
 exception type and message.
+
+`register(subparsers)` adds the `verify` subcommand to the command line.
 """
 
 import os
@@ -13,10 +15,11 @@ import re
 
 import tensorflow as tf
 
+from contrib_bn import _dispatch
 from contrib_bn import layer
-from contrib_bn.corpus import compare
-from contrib_bn.corpus import goldens
-from contrib_bn.corpus import harness
+from contrib_bn.conformance import compare
+from contrib_bn.conformance import goldens
+from contrib_bn.conformance import harness
 
 
 class CaseResult(object):
@@ -50,11 +53,11 @@ def path_of(case):
   updates = kwargs.get('updates_collections', harness.UPDATE_OPS_MARKER)
   if updates == harness.UPDATE_OPS_MARKER:
     updates = tf.compat.v1.GraphKeys.UPDATE_OPS
-  path = layer.select_path(
+  path = _dispatch.select_path(
       rank, kwargs.get('fused'), kwargs.get('batch_weights'),
       kwargs.get('renorm', False), kwargs.get('adjustment'),
       kwargs.get('zero_debias_moving_mean', False), updates)
-  if path == 'core' and layer.uses_fused_kernel(
+  if path == 'core' and _dispatch.uses_fused_kernel(
       path, rank, kwargs.get('fused'), kwargs.get('renorm', False),
       kwargs.get('adjustment')):
     return 'core+kernel'
@@ -225,3 +228,42 @@ def run(directory=None, pattern=None, out=print, xla=False):
   out('%d/%d golden cases match %s' % (matched, len(results),
                                         goldens.REFERENCE))
   return results
+
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+
+def register(subparsers):
+  """Adds `verify` to an argparse subparsers object; sets `func=command`."""
+  parser = subparsers.add_parser(
+      'verify', help='check contrib_bn against the TF 1.15.5 golden corpus',
+      description='Rebuild every golden case of the TF 1.15.5 corpus with '
+      'contrib_bn and compare outputs, gradients, variables, graph '
+      'structure, errors and inference from the TF1 checkpoint. Prints one '
+      'line per case; exit code 0 when every selected case matches, 1 when '
+      'one does not or none is selected.')
+  parser.add_argument('--goldens', default=None,
+                      help='corpus directory (default: the packaged corpus)')
+  parser.add_argument('--filter', default=None,
+                      help='only case ids matching this regular expression')
+  parser.add_argument('--xla', action='store_true',
+                      help='run every case under XLA auto-clustering '
+                      '(graph_options.optimizer_options.global_jit_level='
+                      'ON_1, with TF_XLA_FLAGS=--tf_xla_cpu_global_jit so '
+                      'CPU graphs cluster too); fails if XLA compiles '
+                      'nothing')
+  parser.set_defaults(func=command)
+
+
+def command(args):
+  """Carries out a parsed `verify` command; returns the exit code."""
+  try:
+    results = run(args.goldens, args.filter, xla=args.xla)
+  except XlaUnavailableError as e:
+    print('error: %s' % e)
+    return EXIT_FAILED
+  if not results:
+    print('no golden case selected')
+    return EXIT_FAILED
+  return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED

@@ -49,12 +49,7 @@ class Comparison(object):
   def __init__(self, rtol):
     self.rtol = rtol
     self.max_abs_diff = 0.0
-    self.max_scaled_diff = 0.0
     self.problems = []
-
-  @property
-  def ok(self):
-    return not self.problems
 
   def problem(self, message):
     self.problems.append(message)
@@ -97,7 +92,6 @@ class Comparison(object):
     diff = float(np.max(np.abs(e[finite] - a[finite]), initial=0.0))
     scale = max(float(np.max(np.abs(e[finite]), initial=0.0)), SCALE_FLOOR)
     self.max_abs_diff = max(self.max_abs_diff, diff)
-    self.max_scaled_diff = max(self.max_scaled_diff, diff / scale)
     rtol = _array_tolerance(self.rtol, expected.dtype)
     if diff > rtol * scale:
       self.problem('%s: max abs diff %.3g exceeds %.1g x scale %.3g' % (

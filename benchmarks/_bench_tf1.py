@@ -1,6 +1,6 @@
 """Training-step benchmark graphs, shared by both TensorFlow releases.
 
-`scripts/bench.py` imports this module under TensorFlow 2 to time
+`benchmarks/bench.py` imports this module under TensorFlow 2 to time
 `contrib_bn.batch_norm`; run as a program under Python 3.7 with TensorFlow
 1.15 it times the real `tf.contrib.layers.batch_norm` and serves the results
 to `bench.py` over a pipe. Keeping one copy of the graph-building code makes
@@ -11,8 +11,8 @@ never imports `contrib_bn` (which needs TensorFlow 2).
 
 Run as a program:
 
-  python3.7 scripts/_bench_tf1.py --mode=serve [--smoke] [--threads=N]
-  python3.7 scripts/_bench_tf1.py --mode=memory --shape=nhwc --impl=core
+  python3.7 benchmarks/_bench_tf1.py --mode=serve [--smoke] [--threads=N]
+  python3.7 benchmarks/_bench_tf1.py --mode=memory --shape=nhwc --impl=core
 
 `serve` answers one JSON request per stdin line with one JSON line on stdout:
   {"cmd": "setup", "shape": "nhwc", "impl": "core"}

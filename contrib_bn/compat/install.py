@@ -27,11 +27,9 @@ import sys
 import threading
 import types
 
-# Names, not the module: the package re-exports the function `arg_scope`
-# under the submodule's name, so `contrib_bn.arg_scope` is the function.
-from contrib_bn.arg_scope import add_arg_scope
-from contrib_bn.arg_scope import arg_scope
-from contrib_bn.arg_scope import current_arg_scope
+from contrib_bn.compat.arg_scope import add_arg_scope
+from contrib_bn.compat.arg_scope import arg_scope
+from contrib_bn.compat.arg_scope import current_arg_scope
 
 __all__ = ['install', 'uninstall']
 
@@ -96,9 +94,9 @@ class _Namespace(types.ModuleType):
 
 
 def _build_namespace():
-  # The layer module imports TensorFlow and the rest of the package, so it is
+  # The layer imports TensorFlow and the rest of the package, so it is
   # resolved only when someone asks for the TF1 names.
-  from contrib_bn.layer import batch_norm  # pylint: disable=g-import-not-at-top
+  from contrib_bn.compat.scoped_layer import batch_norm  # pylint: disable=g-import-not-at-top
 
   layers = _Namespace('tensorflow.contrib.layers', {'batch_norm': batch_norm})
   framework = _Namespace(

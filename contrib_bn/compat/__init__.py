@@ -1,0 +1,1 @@
+"""TF1 compatibility surface: `tf.contrib` names, `arg_scope`, `install()`."""
