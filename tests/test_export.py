@@ -245,8 +245,21 @@ def test_tflite_round_trip(case, fold, checkpoints, tmp_path):
 
 
 _FRESH_PROCESS = r'''
+import importlib.abc
 import sys
 import numpy as np
+
+
+class _NoContribBn(importlib.abc.MetaPathFinder):
+  # Stands for a machine without contrib_bn, even where the test environment
+  # has it installed in site-packages.
+  def find_spec(self, fullname, path=None, target=None):
+    if fullname == 'contrib_bn' or fullname.startswith('contrib_bn.'):
+      raise ImportError('contrib_bn is not available in this process')
+    return None
+
+
+sys.meta_path.insert(0, _NoContribBn())
 try:
   import contrib_bn
 except ImportError:
@@ -259,6 +272,7 @@ feeds = dict(np.load(sys.argv[2]))
 out = loaded.signatures['serving_default'](
     **{k: tf.constant(v) for k, v in feeds.items()})
 np.savez(sys.argv[3], **{k: v.numpy() for k, v in out.items()})
+assert not any(m.split('.')[0] == 'contrib_bn' for m in sys.modules)
 '''
 
 
