@@ -41,7 +41,8 @@ flags.DEFINE_boolean('check_determinism', False,
 
 sys.path.insert(0, _ROOT)  # the tree's contrib_bn; its root imports nothing
 
-# Only the TF-free conformance module: the rest of contrib_bn needs TF 2.
+# Only the TF-free conformance modules: the rest of contrib_bn needs TF 2.
+from contrib_bn.conformance import compare  # pylint: disable=g-import-not-at-top,wrong-import-position
 from contrib_bn.conformance import distributed  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
@@ -86,13 +87,6 @@ def record_case(tf, case, checkpoint_prefix):
   return record, arrays
 
 
-def _arrays_identical(a, b):
-  if sorted(a) != sorted(b):
-    return False
-  return all(np.asarray(a[k]).tobytes() == np.asarray(b[k]).tobytes()
-             for k in a)
-
-
 def _write_json(path, value):
   staged = path + '.tmp'
   with open(staged, 'w') as f:
@@ -122,7 +116,7 @@ def main(argv):
         tf, case, os.path.join(staging, 'checkpoints', case['id']))
     if FLAGS.check_determinism and 'error' not in record:
       _, again = record_case(tf, case, os.path.join(staging, 'again'))
-      if not _arrays_identical(arrays, again):
+      if not compare.arrays_identical(arrays, again):
         problems.append('%s: two recordings differ' % case['id'])
     np.savez_compressed(os.path.join(staging, case['id'] + '.npz'), **arrays)
     _write_json(os.path.join(staging, case['id'] + '.json'), record)

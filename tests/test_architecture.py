@@ -29,7 +29,8 @@ _RANKS = {'core': 0, 'compat': 1, 'checkpoint': 1, 'conformance': 1,
           'tools': 2, 'facade': 3}
 # Run by the TF 1.15 recorders under Python 3.7: only the standard library,
 # NumPy and each other.
-TF_FREE = ('contrib_bn.conformance.cases', 'contrib_bn.conformance.harness',
+TF_FREE = ('contrib_bn.conformance.cases', 'contrib_bn.conformance.compare',
+           'contrib_bn.conformance.harness',
            'contrib_bn.conformance.bad_inputs',
            'contrib_bn.conformance.distributed')
 MAX_LINES = 400

@@ -152,3 +152,19 @@ def test_corpus_arrays_real_change_exceeds_tolerance():
     # those with a visible magnitude are a meaningful check.
     if np.max(np.abs(value)) >= 1.0:
       assert diff > compare.reproduce_tolerance(value), name
+
+
+@pytest.mark.parametrize('change', ['none', 'last_bit', 'dtype', 'shape',
+                                    'key'])
+def test_arrays_identical_is_exact(change):
+  a = {'x': np.array([1.0, 2.0], np.float32), 'n': np.array([3], np.int64)}
+  b = {k: v.copy() for k, v in a.items()}
+  if change == 'last_bit':
+    b['x'][1] = np.nextafter(b['x'][1], np.float32(3.0))
+  elif change == 'dtype':
+    b['x'] = b['x'].astype(np.float64)
+  elif change == 'shape':
+    b['x'] = b['x'].reshape([2, 1])
+  elif change == 'key':
+    b['y'] = b.pop('x')
+  assert compare.arrays_identical(a, b) == (change == 'none')

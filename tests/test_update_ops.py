@@ -82,6 +82,9 @@ CASES = {
     'no_control_dependencies': (['bn1', 'bn2'], update_ops.REASON_NOT_DEPENDENCY),
     'created_after': (['bn_late'], update_ops.REASON_CREATED_AFTER),
     'map_fn': (['loop_bn', 'bn2'], None),
+    # Inline updates inside the loop body run with each iteration, under
+    # either control flow: the moving mean must move.
+    'map_fn_inline': (['bn2'], update_ops.REASON_NOT_DEPENDENCY),
     'while_loop': (['loop_bn', 'bn2'], None),
     'while_loop_inline': (['bn2'], update_ops.REASON_NOT_DEPENDENCY),
 }
@@ -89,7 +92,7 @@ CASES = {
 
 # Loops are built differently by control flow v1 (Enter/Exit ops in the
 # graph) and v2 (a function-bodied While op); both are checked.
-_LOOPS = ('map_fn', 'while_loop', 'while_loop_inline')
+_LOOPS = ('map_fn', 'map_fn_inline', 'while_loop', 'while_loop_inline')
 
 
 @pytest.mark.parametrize('mistake, flow', [

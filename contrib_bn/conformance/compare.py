@@ -104,6 +104,21 @@ class Comparison(object):
             key, actual.get(key), expected.get(key)))
 
 
+def arrays_identical(a, b):
+  """Whether two recordings ({key: array}) hold the same keys and bytes.
+
+  For a recorder's `--check_determinism`, two recordings on one machine:
+  across machines, use `reproduce_tolerance` instead.
+  """
+  if sorted(a) != sorted(b):
+    return False
+  for key in a:
+    x, y = np.asarray(a[key]), np.asarray(b[key])
+    if x.shape != y.shape or x.dtype != y.dtype or x.tobytes() != y.tobytes():
+      return False
+  return True
+
+
 def reproduce_tolerance(expected, rtol=REPRODUCE_RTOL):
   """Absolute tolerance for re-recording `expected` on another processor."""
   expected = np.asarray(expected)

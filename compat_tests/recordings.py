@@ -1,0 +1,67 @@
+"""A committed recording against a fresh one, made by the same recorder now.
+
+Shared by the compat tests that re-record a committed golden directory under
+TF 1.15.5 and require the same content: every float within the
+cross-processor tolerance of `contrib_bn/conformance/compare.py`, everything
+else (keys, strings, integers, shapes, which checkpoints exist) exactly.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from conftest import compare
+
+
+def fresh_directory(env_var, recorder, tmp_path_factory, extra_args=()):
+  """The directory of a fresh recording.
+
+  scripts/test.sh records some corpora once and shares them with `verify`,
+  naming the directory in `env_var`; otherwise `recorder` records one here,
+  twice over (`--check_determinism`), into a temporary directory.
+  """
+  given = os.environ.get(env_var)
+  if given:
+    return given
+  out = str(tmp_path_factory.mktemp('fresh'))
+  subprocess.check_call([sys.executable, recorder, '--out', out,
+                         '--check_determinism'] + list(extra_args))
+  return out
+
+
+def load_json(directory, name):
+  with open(os.path.join(directory, name)) as f:
+    return json.load(f)
+
+
+def assert_records_reproduce(committed, fresh, case_ids):
+  for case_id in case_ids:
+    problems = compare.record_differences(
+        load_json(committed, case_id + '.json'),
+        load_json(fresh, case_id + '.json'))
+    assert not problems, '%s:\n%s' % (case_id, '\n'.join(problems[:20]))
+
+
+def assert_arrays_reproduce(committed, fresh, case_ids):
+  for case_id in case_ids:
+    with np.load(os.path.join(committed, case_id + '.npz')) as a, np.load(
+        os.path.join(fresh, case_id + '.npz')) as b:
+      assert sorted(a.files) == sorted(b.files), case_id
+      for key in a.files:
+        x = a[key].astype(np.float64)
+        y = b[key].astype(np.float64)
+        np.testing.assert_allclose(y, x, rtol=0,
+                                   atol=compare.reproduce_tolerance(x),
+                                   err_msg='%s %s' % (case_id, key))
+
+
+def assert_same_checkpoints(committed, fresh, case_ids):
+  """A case has a TF1 checkpoint in both directories or in neither."""
+  for case_id in case_ids:
+    present = [os.path.exists(os.path.join(d, 'checkpoints',
+                                           case_id + '.index'))
+               for d in (committed, fresh)]
+    assert present[0] == present[1], case_id
