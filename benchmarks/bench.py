@@ -49,6 +49,7 @@ import io
 import json
 import math
 import os
+import platform
 import pstats
 import shlex
 import statistics
@@ -480,11 +481,29 @@ def bench_table(tf1_server):
   return rows
 
 
+def processor_name():
+  """The processor's model name, or 'unknown processor'.
+
+  Ratios to the floor depend on it: how fast the fused kernel runs against
+  separate reductions differs between processors and their vector units.
+  """
+  try:
+    with open('/proc/cpuinfo') as f:
+      for line in f:
+        if line.startswith('model name'):
+          return line.split(':', 1)[1].strip()
+  except OSError:
+    pass
+  return platform.processor() or 'unknown processor'
+
+
 def table_markdown(rows, meta):
   """The configuration table as markdown, with the run's conditions."""
-  out = ['Measured %s: TensorFlow %s on %d CPU(s), load average %s before '
-         'and %s after the run; %s; medians of %d interleaved repetitions.'
+  out = ['Measured %s: TensorFlow %s on %d CPU(s) (%s), load average %s '
+         'before and %s after the run; %s; medians of %d interleaved '
+         'repetitions.'
          % (meta['date'], meta['tf_version'], meta['cpus'],
+            meta.get('processor', 'unknown processor'),
             _fmt(meta['load_before'], 2), _fmt(meta['load_after'], 2),
             meta.get('conditions') or 'conditions not stated',
             meta['repeats']), '']
@@ -889,9 +908,10 @@ def markdown(results):
   meta = results['meta']
   tf1 = meta.get('tf1_version')
   out = ['# contrib_bn benchmark', '']
-  out.append('TensorFlow %s, Python %s; %d CPU(s); load average %s before, '
-             '%s after; %s.' % (
+  out.append('TensorFlow %s, Python %s; %d CPU(s) (%s); load average %s '
+             'before, %s after; %s.' % (
                  meta['tf_version'], meta['python'], meta['cpus'],
+                 meta.get('processor', 'unknown processor'),
                  _fmt(meta['load_before'], 2), _fmt(meta['load_after'], 2),
                  'smoke run (figures meaningless)' if meta['smoke'] else
                  '%d interleaved repetitions' % meta['repeats']))
@@ -1090,6 +1110,7 @@ def main(argv):
           'tf_version': tf.__version__,
           'python': sys.version.split()[0],
           'cpus': os.cpu_count() or 0,
+          'processor': processor_name(),
           'load_before': load_before,
           'load_after': _load(),
           'seconds': time.time() - started,

@@ -70,6 +70,10 @@ def test_writes_markdown_and_json(smoke):
   assert (out_dir / 'results.md').read_text().startswith('# contrib_bn')
   results = json.loads((out_dir / 'results.json').read_text())
   assert results['meta']['smoke'] is True
+  # Ratios depend on the processor, so the report names it.
+  processor = results['meta']['processor']
+  assert isinstance(processor, str) and processor.strip()
+  assert '(%s)' % processor in (out_dir / 'results.md').read_text()
 
 
 def test_every_step_row_has_finite_positive_figures(smoke):
