@@ -165,6 +165,9 @@ README_END = '<!-- bench-table:end -->'
 TABLE_CHART = os.path.join(_ROOT, 'docs', 'bench_configurations.png')
 README_CHART_LINE = ('![configurations relative to the floor]'
                      '(docs/bench_configurations.png)\n')
+STEP_CHART = os.path.join(_ROOT, 'docs', 'bench_step_times.png')
+README_STEP_CHART_LINE = ('![step time per path, relative to the floor of the '
+                          'same TensorFlow](docs/bench_step_times.png)\n')
 
 # Settings the smoke run uses unless given explicitly.
 _SMOKE_SETTINGS = {
@@ -565,6 +568,56 @@ def table_chart(rows, meta, path):
   pyplot.close(figure)
   os.replace(partial, path)
   return True
+
+
+def readme_block(results, table_rows):
+  """README's generated block: every figure of the run, in short.
+
+  The configuration table, the training step of each internal path, graph
+  construction and peak memory, each from this run only, so no figure in
+  the block can be older than the others.
+  """
+  meta = results['meta']
+  out = [table_markdown(table_rows, meta), README_CHART_LINE]
+  if results.get('step'):
+    tf1 = meta.get('tf1_version')
+    out += ['Training step of each internal path (same run):', '',
+            '| shape | path | step vs floor | vs TF 1.15 |',
+            '|---|---|---:|---:|']
+    for row in results['step']:
+      versus = _fmt(row.get('vs_tf1')) if tf1 else 'not measured'
+      if tf1 and row.get('tf1_error'):
+        versus = 'TF 1.15 cannot run it'
+      out.append('| %s | %s | %s | %s |' % (
+          _shape_label(row), row['path'], _fmt(row['ratio']), versus))
+    out += ['', README_STEP_CHART_LINE]
+  growth = {row['impl']: row for row in results.get('growth', [])}
+  graph = [row for row in results.get('graph', []) if row['impl'] != 'floor']
+  if graph and steps.FLOOR in growth:
+    largest = max(graph, key=lambda row: row['layers'])
+    own = growth.get(largest['impl'])
+    floor = growth[steps.FLOOR]
+    out.append(
+        'Graph construction (%s path): %s the floor per layer at %d layers '
+        '(%s ops against the floor\'s %s); %d layers take %sx the time of %d '
+        '(the floor: %sx, linear: %s).' % (
+            largest['impl'], _fmt(largest['ratio']), largest['layers'],
+            _fmt(largest['ops_per_layer'], 1),
+            _fmt(next((r['ops_per_layer'] for r in results['graph']
+                       if r['impl'] == steps.FLOOR and
+                       r['layers'] == largest['layers']), None), 1),
+            own['large'], _fmt(own['total_growth']), own['middle'],
+            _fmt(floor['total_growth']),
+            _fmt(own['linear_total_growth'], 2)))
+    out.append('')
+  memory = [row for row in results.get('memory', [])
+            if row['impl'] != steps.FLOOR and row.get('ratio')]
+  if memory:
+    out.append('Peak memory of a training step against the floor: %s.' % (
+        ', '.join('%s %s' % (row['impl'], _fmt(row['ratio']))
+                  for row in memory)))
+    out.append('')
+  return '\n'.join(out)
 
 
 def replace_readme_block(text, block):
@@ -1153,10 +1206,12 @@ def main(argv):
   if FLAGS.update_readme:
     if not table_rows:
       raise app.UsageError('--update_readme needs --table_rows')
-    update_readme(table_markdown(table_rows, results['meta']) + '\n' +
-                  README_CHART_LINE)
+    update_readme(readme_block(results, table_rows))
     table_chart(table_rows, results['meta'], TABLE_CHART)
-    print('README.md configuration table and %s rewritten' % TABLE_CHART)
+    if results.get('step'):
+      chart(results, STEP_CHART)
+    print('README.md figures, %s and %s rewritten' % (TABLE_CHART,
+                                                      STEP_CHART))
   png = os.path.join(FLAGS.out_dir, 'step_times.png')
   if chart(results, png):
     print('Chart written to %s' % png)

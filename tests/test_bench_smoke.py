@@ -5,6 +5,7 @@ only that the run completes and every expected row holds finite, positive
 numbers.
 """
 
+import functools
 import importlib.util
 import json
 import math
@@ -36,6 +37,15 @@ _TABLE_ROWS = {'core_nhwc', 'fused_false', 'renorm', 'batch_weights', 'rank5',
                'rank3', 'nchw', 'float16', 'bfloat16'}
 _MODES = {'train', 'infer'}
 _MEMORY_IMPLS = {'floor', 'fused', 'fused_debias', 'core', 'renorm', 'moments'}
+
+
+@functools.lru_cache(maxsize=None)
+def _bench_module():
+  # Loaded once: the script defines absl flags at import.
+  spec = importlib.util.spec_from_file_location('bench_under_test', _BENCH)
+  bench = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(bench)
+  return bench
 
 
 def _positive(value):
@@ -102,9 +112,7 @@ def test_every_table_row_has_finite_positive_figures(smoke):
 
 
 def test_readme_block_is_replaced_between_the_markers():
-  spec = importlib.util.spec_from_file_location('bench_under_test', _BENCH)
-  bench = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(bench)
+  bench = _bench_module()
   text = 'a\n%s\nold table\n%s\nb\n' % (bench.README_START,
                                           bench.README_END)
   replaced = bench.replace_readme_block(text, 'new table\n')
@@ -115,6 +123,22 @@ def test_readme_block_is_replaced_between_the_markers():
   with open(os.path.join(_ROOT, 'README.md')) as f:
     readme = f.read()
   assert readme.index(bench.README_START) < readme.index(bench.README_END)
+
+
+def test_readme_block_holds_every_figure_of_the_run(smoke):
+  _, out_dir = smoke
+  bench = _bench_module()
+  results = json.loads((out_dir / 'results.json').read_text())
+  block = bench.readme_block(results, results['table'])
+  for name in _TABLE_ROWS:
+    assert '| %s |' % name in block, name
+  assert len(results['step']) == len(_STEP_ROWS)
+  for row in results['step']:
+    assert '| %s | %s |' % (bench._shape_label(row), row['path']) in block
+  assert 'Graph construction (core path)' in block
+  assert 'Peak memory of a training step against the floor' in block
+  assert bench.README_CHART_LINE in block
+  assert bench.README_STEP_CHART_LINE in block
 
 
 def test_every_graph_row_has_finite_positive_figures(smoke):
