@@ -19,6 +19,9 @@ Run as a program:
       -> {"ok": true, "ops": 123} or {"ok": false, "error": "..."}
   {"cmd": "time", "shape": "nhwc", "impl": "core", "iters": 10}
       -> {"ok": true, "seconds": 0.0123}   (per step)
+  {"cmd": "setup", "row": "rank3", "mode": "train", "impl": "layer",
+   "xla": false}   (a configuration-table step; "time" and "close" take
+   the same keys)
   {"cmd": "quit"}
 `memory` builds one step graph, runs it and prints one JSON line with the
 process's peak resident memory.
@@ -86,6 +89,42 @@ SHAPE_PATHS = {
 }
 
 
+# The configuration table: every row times `batch_norm` with these arguments
+# against the floor of the same shape and dtype, in training and in inference,
+# plain and under XLA auto-clustering. name -> (shape, data_format, dtype,
+# kwargs); 'ones' for batch_weights stands for a ones vector of the batch.
+TABLE_ROWS = (
+    ('core_nhwc', [32, 28, 28, 128], 'NHWC', 'float32', {}),
+    ('fused_false', [32, 28, 28, 128], 'NHWC', 'float32', {'fused': False}),
+    ('renorm', [32, 28, 28, 128], 'NHWC', 'float32', {'renorm': True}),
+    ('batch_weights', [32, 28, 28, 128], 'NHWC', 'float32',
+     {'batch_weights': 'ones'}),
+    ('rank5', [8, 16, 16, 16, 32], 'NHWC', 'float32', {}),
+    ('rank3', [32, 784, 128], 'NHWC', 'float32', {}),
+    ('nchw', [32, 128, 28, 28], 'NCHW', 'float32', {}),
+    ('float16', [32, 28, 28, 128], 'NHWC', 'float16', {}),
+    ('bfloat16', [32, 28, 28, 128], 'NHWC', 'bfloat16', {}),
+)
+TABLE_ROW_NAMES = tuple(row[0] for row in TABLE_ROWS)
+# Smoke-run stand-ins of the same ranks and layouts.
+SMOKE_TABLE_SHAPES = {3: [2, 8, 8], 4: [2, 4, 4, 8], 5: [2, 2, 4, 4, 8]}
+MODES = ('train', 'infer')
+LAYER = 'layer'
+
+
+def table_row(name, smoke=False):
+  """`(shape, data_format, dtype, kwargs)` of a configuration-table row."""
+  for row in TABLE_ROWS:
+    if row[0] == name:
+      shape, data_format, dtype, kwargs = row[1:]
+      if smoke:
+        shape = list(SMOKE_TABLE_SHAPES[len(shape)])
+        if data_format == 'NCHW':
+          shape = [shape[0], shape[-1]] + shape[1:-1]
+      return list(shape), data_format, dtype, dict(kwargs)
+  raise ValueError('unknown table row %r' % (name,))
+
+
 def cases(paths=PATHS):
   """(shape name, path) pairs of the step benchmark, in report order."""
   return [(shape, path) for shape in SHAPE_ORDER for path in SHAPE_PATHS[shape]
@@ -110,7 +149,7 @@ def path_kwargs(tf, path, shape, data_format):
   return kwargs
 
 
-def floor_batch_norm(tf, inputs, data_format):
+def floor_batch_norm(tf, inputs, data_format, training=True):
   """The floor: the fused kernel, four variables and two moving averages.
 
   Builds by hand the least a training batch-norm layer needs: `gamma`,
@@ -122,8 +161,9 @@ def floor_batch_norm(tf, inputs, data_format):
 
   Args:
     tf: the TensorFlow module.
-    inputs: a float32 tensor of rank 2, 4 or 5.
+    inputs: a float tensor of rank 2 or more.
     data_format: 'NHWC' or 'NCHW' (the latter at rank 4 only).
+    training: False normalizes by the moving statistics and updates nothing.
 
   Returns:
     The normalised tensor, shaped like `inputs`.
@@ -147,6 +187,13 @@ def floor_batch_norm(tf, inputs, data_format):
       x = tf.reshape(x, [-1, channels, 1, 1] if nchw else [-1, 1, 1, channels])
     elif len(shape) == 5:
       x = tf.reshape(x, [shape[0], shape[1] * shape[2], shape[3], channels])
+    elif len(shape) != 4:
+      x = tf.reshape(x, [-1, 1, 1, channels])
+    if not training:
+      y, _, _ = v1.nn.fused_batch_norm(
+          x, gamma, beta, mean=moving_mean, variance=moving_variance,
+          epsilon=EPSILON, is_training=False, data_format=data_format)
+      return tf.reshape(y, shape) if len(shape) != 4 else y
     y, mean, variance = v1.nn.fused_batch_norm(
         x, gamma, beta, epsilon=EPSILON, data_format=data_format)
     if len(shape) != 4:
@@ -218,6 +265,65 @@ class StepGraph(object):
 
   def close(self):
     self.session.close()
+
+
+class TableStep(object):
+  """One configuration-table step: training or inference, plain or XLA."""
+
+  def __init__(self, tf, batch_norm, row, mode, impl, xla=False, threads=0,
+               smoke=False):
+    """Builds the graph and initialises its variables.
+
+    Args:
+      tf: the TensorFlow module.
+      batch_norm: the layer under test; unused for the floor.
+      row: a `TABLE_ROWS` name.
+      mode: 'train' (forward, backward, updates, a gradient step) or 'infer'
+        (the forward pass with `is_training=False`, and a sum of its output).
+      impl: `FLOOR` or `LAYER`.
+      xla: run the session with XLA auto-clustering (global_jit_level ON_1).
+      threads: intra- and inter-op threads of the session; 0 lets TF choose.
+      smoke: use the tiny shapes.
+    """
+    v1 = tf.compat.v1
+    shape, data_format, dtype, kwargs = table_row(row, smoke)
+    training = mode == 'train'
+    self.graph = tf.Graph()
+    with self.graph.as_default():
+      x = v1.get_variable(
+          'input', initializer=tf.cast(tf.constant(input_array(shape)),
+                                       dtype),
+          trainable=False)
+      if impl == FLOOR:
+        y = floor_batch_norm(tf, x, data_format, training)
+      else:
+        if kwargs.get('batch_weights') == 'ones':
+          kwargs['batch_weights'] = tf.ones([shape[0]], dtype)
+        y = batch_norm(x, scale=True, data_format=data_format,
+                       is_training=training, **kwargs)
+      if training:
+        loss = tf.reduce_mean(tf.square(tf.cast(y, tf.float32)))
+        updates = v1.get_collection(v1.GraphKeys.UPDATE_OPS)
+        with tf.control_dependencies(updates):
+          self.train_op = v1.train.GradientDescentOptimizer(
+              LEARNING_RATE).minimize(loss)
+      else:
+        # A fetched sum: grouping `y` alone lets Grappler prune the whole
+        # stateless forward pass, leaving nothing to time. The sum adds the
+        # same read of `y` to the layer and the floor.
+        self.train_op = tf.reduce_sum(y)
+      init = v1.global_variables_initializer()
+      self.op_count = len(self.graph.get_operations())
+    config = v1.ConfigProto(intra_op_parallelism_threads=threads,
+                            inter_op_parallelism_threads=threads)
+    if xla:
+      config.graph_options.optimizer_options.global_jit_level = (
+          v1.OptimizerOptions.ON_1)
+    self.session = v1.Session(graph=self.graph, config=config)
+    self.session.run(init)
+
+  run = StepGraph.run
+  close = StepGraph.close
 
 
 def _proc_status_kib(field):
@@ -293,16 +399,35 @@ def measure_memory(tf, batch_norm, impl, shape, data_format, steps,
 class Server(object):
   """Answers `setup` / `time` requests for one `batch_norm` implementation."""
 
-  def __init__(self, tf, batch_norm, shapes, threads=0):
+  def __init__(self, tf, batch_norm, shapes, threads=0, smoke=False):
     self.tf = tf
     self.batch_norm = batch_norm
     self.shapes = shapes
     self.threads = threads
+    self.smoke = smoke
     self.graphs = {}
 
   def handle(self, request):
     cmd = request['cmd']
     key = (request.get('shape'), request.get('impl'))
+    if 'row' in request:
+      key = (request['row'], request['mode'], request['impl'],
+             request.get('xla', False))
+    if cmd == 'setup' and 'row' in request:
+      try:
+        step = TableStep(self.tf, self.batch_norm, *key,
+                         threads=self.threads, smoke=self.smoke)
+        step.run(1)
+      except Exception as e:  # pylint: disable=broad-except
+        return {'ok': False, 'error': '%s: %s' % (type(e).__name__,
+                                                  str(e).splitlines()[0])}
+      self.graphs[key] = step
+      return {'ok': True, 'ops': step.op_count}
+    if cmd == 'close':
+      step = self.graphs.pop(key, None)
+      if step is not None:
+        step.close()
+      return {'ok': True}
     if cmd == 'setup':
       shape, data_format = self.shapes[key[0]]
       try:
@@ -357,7 +482,8 @@ def _main(argv):
 
   reply(json.dumps({'ok': True, 'tf_version': tf.__version__,
                     'python': sys.version.split()[0]}))
-  Server(tf, batch_norm, shapes, options.threads).serve(sys.stdin, reply)
+  Server(tf, batch_norm, shapes, options.threads, options.smoke).serve(
+      sys.stdin, reply)
 
 
 if __name__ == '__main__':

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from contrib_bn import _dispatch
 from contrib_bn import _fused_path
+from contrib_bn import _fused_statistics
 from contrib_bn import _tf1_errors
 from contrib_bn import constants
 from contrib_bn import distribute
@@ -166,20 +167,34 @@ class _CoreLayerCall(object):
       return tf.reshape(value, shape)
     return value
 
+  def _adjustment(self, inputs):
+    adj_scale, adj_bias = self.args.adjustment(tf.shape(inputs))
+    adj_scale = self.cond(lambda: adj_scale, lambda: tf.ones_like(adj_scale))
+    adj_bias = self.cond(lambda: adj_bias, lambda: tf.zeros_like(adj_bias))
+    return adj_scale, adj_bias
+
   def plain(self, inputs, training_value, wants_updates):
     """The moments variant, with renorm and adjustment."""
     args, v = self.args, self.v
+    adjustment = None
+    if training_value is not False and args.adjustment is not None:
+      adjustment = self._adjustment(inputs)
+    # A layer built for inference only keeps TF 1.15's own graph: it costs
+    # what the kernel costs, and exporters fold its multiply and add into
+    # the preceding linear op, which a rank-4 view's reshapes would hide.
+    if (not args.renorm and training_value is not False and
+        _fused_statistics.kernel_applies(inputs, self.axis, args.epsilon)):
+      kernel_adjustment = self._per_channel(adjustment)
+      if kernel_adjustment is not None:
+        return self._kernel_plain(inputs, training_value, wants_updates,
+                                  kernel_adjustment)
     scale, offset = self._broadcast(v.gamma), self._broadcast(v.beta)
     updates = []
     if training_value is False:
       mean, variance = v.moving_mean, v.moving_variance
     else:
-      if args.adjustment is not None:
-        adj_scale, adj_bias = args.adjustment(tf.shape(inputs))
-        adj_scale = self.cond(lambda: adj_scale,
-                              lambda: tf.ones_like(adj_scale))
-        adj_bias = self.cond(lambda: adj_bias, lambda: tf.zeros_like(adj_bias))
-        scale, offset = _compose(adj_scale, adj_bias, scale, offset)
+      if adjustment is not None:
+        scale, offset = _compose(adjustment[0], adjustment[1], scale, offset)
       mean, variance = distribute.moments(tf.cast(inputs, self.param_dtype),
                                           self.reduction_axes)
       batch_mean, batch_variance = mean, variance
@@ -206,6 +221,50 @@ class _CoreLayerCall(object):
         inputs, self._broadcast(mean), self._broadcast(variance), offset,
         scale, args.epsilon)
     outputs.set_shape(inputs.get_shape())
+    return outputs, updates
+
+  def _per_channel(self, adjustment):
+    """`adjustment` as [C] vectors, `()` for none, None if not per channel."""
+    if adjustment is None:
+      return ()
+    channels = self.v.moving_mean.shape[0]
+    vectors = tuple(_fused_statistics.per_channel(value, self.ndims, self.axis,
+                                                  channels)
+                    for value in adjustment)
+    return None if None in vectors else vectors
+
+  def _kernel_plain(self, inputs, training_value, wants_updates, adjustment):
+    """The moments variant's formulas, computed by the fused kernel.
+
+    Args:
+      inputs: the layer input (`_fused_statistics.kernel_applies` holds).
+      training_value: the static `is_training` (True), or None when fed.
+      wants_updates: whether to build the moving-statistics updates.
+      adjustment: `()` or the adjustment's `(scale, bias)` as [C] vectors.
+
+    Returns:
+      `(outputs, updates)` as `plain` returns them.
+    """
+    args, v = self.args, self.v
+    normalizer = _fused_statistics.Normalizer(inputs, self.axis, args.epsilon)
+
+    def inference():
+      return normalizer.inference(v.gamma, v.beta, v.moving_mean,
+                                  v.moving_variance)
+
+    scale, offset = v.gamma, v.beta
+    if adjustment:
+      scale, offset = _compose(adjustment[0], adjustment[1], scale, offset)
+    outputs, batch_mean, batch_variance = normalizer.training(scale, offset)
+    new_mean = self.cond(lambda: batch_mean,
+                         lambda: tf.convert_to_tensor(v.moving_mean))
+    new_variance = self.cond(lambda: batch_variance,
+                             lambda: tf.convert_to_tensor(v.moving_variance))
+    updates = self._updates(new_mean, new_variance) if wants_updates else []
+    if training_value is None:
+      trained = outputs
+      with normalizer.name_scope():
+        outputs = self.cond(lambda: trained, inference)
     return outputs, updates
 
   def _updates(self, new_mean, new_variance):

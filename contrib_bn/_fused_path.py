@@ -7,6 +7,7 @@ variance receives the kernel's Bessel-corrected batch variance.
 
 import tensorflow as tf
 
+from contrib_bn import _fused_statistics
 from contrib_bn import _tf1_errors
 from contrib_bn import constants
 from contrib_bn import distribute
@@ -42,8 +43,9 @@ def kernel_outputs(cond, inputs, gamma, beta, variables, epsilon,
   epsilon = kernel_epsilon(epsilon)
 
   def training_outputs():
-    return tf.compat.v1.nn.fused_batch_norm(
+    outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
         inputs, gamma, beta, epsilon=epsilon, data_format=data_format)
+    return outputs, mean, _fused_statistics.non_negative(variance)
 
   if distribute.is_synchronized():
     # Global statistics: their cross-replica sums cannot sit in a branch.

@@ -8,6 +8,7 @@ the input dtype, the moving variance receives the biased batch variance, and
 
 import tensorflow as tf
 
+from contrib_bn import _fused_statistics
 from contrib_bn import _tf1_errors
 from contrib_bn import constants
 from contrib_bn import distribute
@@ -47,6 +48,10 @@ def moments_batch_norm(inputs, args):
       params_shape, dtype, args.center, args.scale, args.initializers,
       {}, args.variables_collections, args.trainable)
   training_value = graph_utils.static_value(args.is_training)
+  # Inference-only layers keep TF 1.15's graph (see _core_path.plain).
+  if (batch_weights is None and training_value is not False and
+      _kernel_applies(inputs, nchw, args.epsilon)):
+    return _kernel_outputs(inputs, nchw, args, v, training_value)
   if training_value is None or training_value:
     mean, variance = _batch_moments(inputs, axes, batch_weights, nchw)
     mean, variance = _with_updates(args, v, mean, variance)
@@ -63,6 +68,50 @@ def moments_batch_norm(inputs, args):
                                       args.epsilon)
   outputs.set_shape(inputs_shape)
   return outputs
+
+
+def _kernel_applies(inputs, nchw, epsilon):
+  return _fused_statistics.kernel_applies(inputs, 1 if nchw else
+                                          inputs.get_shape().ndims - 1,
+                                          epsilon)
+
+
+def _kernel_outputs(inputs, nchw, args, v, training_value):
+  """The moments formulas and updates, computed by the fused kernel.
+
+  Only for a layer that may train (`training_value` True or None).
+  """
+  axis = 1 if nchw else inputs.get_shape().ndims - 1
+  normalizer = _fused_statistics.Normalizer(inputs, axis, args.epsilon)
+
+  def inference():
+    return normalizer.inference(v.gamma, v.beta, v.moving_mean,
+                                v.moving_variance)
+
+  outputs, mean, variance = normalizer.training(v.gamma, v.beta)
+  # `nn.moments` returned the statistics in the input dtype.
+  dtype = inputs.dtype.base_dtype
+  mean, variance = tf.cast(mean, dtype), tf.cast(variance, dtype)
+  updates = moving_averages.statistics_updater(
+      v.moving_mean, v.moving_variance, mean, variance, args.decay,
+      args.zero_debias_moving_mean, model=True)
+  if args.updates_collections is None:
+    def forced():
+      with tf.control_dependencies(updates()):
+        with normalizer.name_scope():
+          return tf.identity(outputs)
+    return graph_utils.smart_cond(args.is_training, forced, inference)
+
+  def moving():
+    return tf.identity(v.moving_mean), tf.identity(v.moving_variance)
+
+  update_mean, update_variance = graph_utils.smart_cond(
+      args.is_training, updates, moving)
+  tf.compat.v1.add_to_collections(args.updates_collections, update_mean)
+  tf.compat.v1.add_to_collections(args.updates_collections, update_variance)
+  with normalizer.name_scope():
+    return graph_utils.smart_cond(args.is_training, lambda: outputs,
+                                  inference)
 
 
 def _check_batch_weights(inputs_shape, weights_shape):

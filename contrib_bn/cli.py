@@ -1,7 +1,7 @@
 """The command line of contrib_bn: one registry of subcommands.
 
   python -m contrib_bn verify [--goldens DIR] [--distributed-goldens DIR]
-                              [--filter RE]
+                              [--filter RE] [--xla]
   python -m contrib_bn inspect CHECKPOINT [--graph MODULE:CALLABLE] ...
   python -m contrib_bn export-keras CHECKPOINT --scope SCOPE --output F.keras
   python -m contrib_bn export FILE.py:FUNCTION CHECKPOINT --saved-model DIR ...

@@ -5,6 +5,8 @@ only that the run completes and every expected row holds finite, positive
 numbers.
 """
 
+import functools
+import importlib.util
 import json
 import math
 import os
@@ -31,7 +33,19 @@ _RANKS = {'nhwc': 4, 'nchw': 4, 'rank2': 2, 'rank5': 5}
 _INTERNAL = {'fused': 'fused', 'fused_debias': 'fused', 'core': 'core',
              'renorm': 'core', 'moments': 'moments'}
 _SMOKE_LAYERS = {4, 5, 20}
+_TABLE_ROWS = {'core_nhwc', 'fused_false', 'renorm', 'batch_weights', 'rank5',
+               'rank3', 'nchw', 'float16', 'bfloat16'}
+_MODES = {'train', 'infer'}
 _MEMORY_IMPLS = {'floor', 'fused', 'fused_debias', 'core', 'renorm', 'moments'}
+
+
+@functools.lru_cache(maxsize=None)
+def _bench_module():
+  # Loaded once: the script defines absl flags at import.
+  spec = importlib.util.spec_from_file_location('bench_under_test', _BENCH)
+  bench = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(bench)
+  return bench
 
 
 def _positive(value):
@@ -43,7 +57,7 @@ def _run(out_dir, *extra):
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
   return subprocess.run(
       [sys.executable, _BENCH, '--smoke', '--out_dir=%s' % out_dir] +
-      list(extra), capture_output=True, text=True, env=env, timeout=600,
+      list(extra), capture_output=True, text=True, env=env, timeout=1500,
       check=False)
 
 
@@ -66,6 +80,10 @@ def test_writes_markdown_and_json(smoke):
   assert (out_dir / 'results.md').read_text().startswith('# contrib_bn')
   results = json.loads((out_dir / 'results.json').read_text())
   assert results['meta']['smoke'] is True
+  # Ratios depend on the processor, so the report names it.
+  processor = results['meta']['processor']
+  assert isinstance(processor, str) and processor.strip()
+  assert '(%s)' % processor in (out_dir / 'results.md').read_text()
 
 
 def test_every_step_row_has_finite_positive_figures(smoke):
@@ -79,6 +97,48 @@ def test_every_step_row_has_finite_positive_figures(smoke):
     for field in ('ms', 'floor_ms', 'ratio', 'ratio_of_medians', 'ops',
                   'floor_ops'):
       assert _positive(row[field]), (key, field, row[field])
+
+
+def test_every_table_row_has_finite_positive_figures(smoke):
+  _, out_dir = smoke
+  results = json.loads((out_dir / 'results.json').read_text())
+  rows = {(r['row'], r['mode']): r for r in results['table']}
+  assert set(rows) == {(r, m) for r in _TABLE_ROWS for m in _MODES}
+  for key, row in rows.items():
+    for field in ('tf2_layer_ms', 'tf2_floor_ms', 'tf2_ratio',
+                  'tf2_layer_xla_ms', 'tf2_floor_xla_ms', 'tf2_xla_ratio'):
+      assert _positive(row[field]), (key, field, row.get(field))
+  assert '## Configuration table' in (out_dir / 'results.md').read_text()
+
+
+def test_readme_block_is_replaced_between_the_markers():
+  bench = _bench_module()
+  text = 'a\n%s\nold table\n%s\nb\n' % (bench.README_START,
+                                          bench.README_END)
+  replaced = bench.replace_readme_block(text, 'new table\n')
+  assert replaced == 'a\n%s\nnew table\n%s\nb\n' % (bench.README_START,
+                                                       bench.README_END)
+  with pytest.raises(ValueError):
+    bench.replace_readme_block('no markers', 'new table\n')
+  with open(os.path.join(_ROOT, 'README.md')) as f:
+    readme = f.read()
+  assert readme.index(bench.README_START) < readme.index(bench.README_END)
+
+
+def test_readme_block_holds_every_figure_of_the_run(smoke):
+  _, out_dir = smoke
+  bench = _bench_module()
+  results = json.loads((out_dir / 'results.json').read_text())
+  block = bench.readme_block(results, results['table'])
+  for name in _TABLE_ROWS:
+    assert '| %s |' % name in block, name
+  assert len(results['step']) == len(_STEP_ROWS)
+  for row in results['step']:
+    assert '| %s | %s |' % (bench._shape_label(row), row['path']) in block
+  assert 'Graph construction (core path)' in block
+  assert 'Peak memory of a training step against the floor' in block
+  assert bench.README_CHART_LINE in block
+  assert bench.README_STEP_CHART_LINE in block
 
 
 def test_every_graph_row_has_finite_positive_figures(smoke):
@@ -115,9 +175,10 @@ def test_targets_cover_every_measurement(smoke):
   results = json.loads((out_dir / 'results.json').read_text())
   names = [t['name'] for t in results['targets']]
   assert len(names) == len(set(names))
-  # Every step row, the three graph sizes, the growth and every non-floor
-  # memory row.
-  assert len(names) == len(_STEP_ROWS) + 3 + 1 + len(_MEMORY_IMPLS) - 1
+  # Every step row, every table row and mode, the three graph sizes, the
+  # growth and every non-floor memory row.
+  assert len(names) == (len(_STEP_ROWS) + len(_TABLE_ROWS) * len(_MODES) +
+                        3 + 1 + len(_MEMORY_IMPLS) - 1)
 
 
 def test_chart_or_message(smoke):
@@ -142,7 +203,7 @@ def test_tf1_reference_column(tmp_path):
   if not python:
     pytest.skip('CONTRIB_BN_TF1_PYTHON names no TF 1.15 interpreter')
   result = _run(tmp_path, '--tf1', '--paths=core,moments',
-                '--memory_repeats=0')
+                '--memory_repeats=0', '--table_rows=rank3,nchw')
   assert result.returncode == 0, result.stderr[-3000:]
   results = json.loads((tmp_path / 'results.json').read_text())
   assert results['meta']['tf1_version'].startswith('1.15')
@@ -157,3 +218,9 @@ def test_tf1_reference_column(tmp_path):
   # The moments path runs there too, but without a floor to divide by.
   assert _positive(rows[('nchw', 'moments')]['tf1_ms'])
   assert rows[('nchw', 'moments')]['tf1_ratio'] is None
+  table = {(r['row'], r['mode']): r for r in results['table']}
+  for mode in _MODES:
+    assert _positive(table[('rank3', mode)]['tf1_layer_ms']), mode
+    assert _positive(table[('rank3', mode)]['tf1_ratio']), mode
+  # No NCHW kernel in TF 1.15 on CPU: the floor cannot run there.
+  assert table[('nchw', 'train')]['tf1_floor_error']

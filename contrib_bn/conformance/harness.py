@@ -341,12 +341,21 @@ def _feed(built, data, target, training):
   return feed
 
 
-def run(tf, built, data, target, checkpoint_prefix=None):
+def session_config(tf, xla=False):
+  """The sessions' configuration; `xla` turns on XLA auto-clustering."""
+  config = tf.compat.v1.ConfigProto(
+      intra_op_parallelism_threads=1, inter_op_parallelism_threads=1)
+  if xla:
+    config.graph_options.optimizer_options.global_jit_level = (
+        tf.compat.v1.OptimizerOptions.ON_1)
+  return config
+
+
+def run(tf, built, data, target, checkpoint_prefix=None, xla=False):
   """Trains a built case for `STEPS` steps; returns the arrays to compare."""
   arrays = {}
   with built.graph.as_default():
-    config = tf.compat.v1.ConfigProto(
-        intra_op_parallelism_threads=1, inter_op_parallelism_threads=1)
+    config = session_config(tf, xla)
     with tf.compat.v1.Session(graph=built.graph, config=config) as sess:
       sess.run(built.init)
       feed = _feed(built, data, target, True)

@@ -10,6 +10,7 @@ exception type and message.
 `register(subparsers)` adds the `verify` subcommand to the command line.
 """
 
+import os
 import re
 
 import tensorflow as tf
@@ -87,8 +88,8 @@ def _verify_error(golden, path):
           expected['type'], expected['message'])])
 
 
-def verify_case(golden):
-  """Verifies one golden case; returns a `CaseResult`."""
+def verify_case(golden, xla=False):
+  """Verifies one golden case (under XLA auto-clustering if `xla`)."""
   case = golden.case
   path = path_of(case)
   if golden.error is not None:
@@ -99,7 +100,7 @@ def verify_case(golden):
   data, target = golden.arrays['input'], golden.arrays['target']
   try:
     built = harness.build(tf, layer.batch_norm, case)
-    ours = harness.run(tf, built, data, target)
+    ours = harness.run(tf, built, data, target, xla=xla)
     structure = harness.structure(tf, built, case)
   except Exception as e:  # pylint: disable=broad-except
     return CaseResult(golden.id, path, problems=[
@@ -111,19 +112,20 @@ def verify_case(golden):
   if prefix is None:
     comparison.problem('TF1 checkpoint missing; ' + goldens.REGENERATE_HINT)
   else:
-    restored = restore_and_infer(golden, prefix)
+    restored = restore_and_infer(golden, prefix, xla)
     keys = sorted(k for k in golden.arrays if k.startswith('inference/'))
     comparison.arrays(golden.arrays, dict(zip(keys, restored)), keys)
   return CaseResult(golden.id, path, comparison, note=note,
                     dtype=case['dtype'])
 
 
-def restore_and_infer(golden, checkpoint_prefix):
+def restore_and_infer(golden, checkpoint_prefix, xla=False):
   """Inference outputs of a fresh contrib_bn graph restored from TF1."""
   built = harness.build(tf, layer.batch_norm, golden.case)
   data, target = golden.arrays['input'], golden.arrays['target']
+  config = harness.session_config(tf, xla) if xla else None
   with built.graph.as_default():
-    with tf.compat.v1.Session(graph=built.graph) as sess:
+    with tf.compat.v1.Session(graph=built.graph, config=config) as sess:
       built.saver.restore(sess, checkpoint_prefix)
       return harness.infer(built, sess, data, target)
 
@@ -145,8 +147,70 @@ def report(result, out=print):
     out('    ' + problem)
 
 
-def run(directory=None, pattern=None, out=print):
-  """Verifies the corpus; returns the list of `CaseResult`s."""
+# Auto-clustering compiles CPU graphs only with this XLA flag; TensorFlow
+# reads TF_XLA_FLAGS when a session first needs it, so setting it before the
+# first session of the process is enough.
+XLA_CPU_FLAG = '--tf_xla_cpu_global_jit'
+
+
+class XlaUnavailableError(RuntimeError):
+  """XLA auto-clustering compiled nothing, so an XLA run would prove nothing."""
+
+
+def enable_xla_auto_clustering():
+  """Asks TensorFlow to auto-cluster CPU graphs too; checks that it does.
+
+  Raises:
+    XlaUnavailableError: when a graph run with `global_jit_level=ON_1` still
+      contains no XLA-compiled cluster (for example because a session ran
+      before the flag was set, or this TensorFlow has no XLA).
+  """
+  flags = os.environ.get('TF_XLA_FLAGS', '')
+  if XLA_CPU_FLAG not in flags.split():
+    os.environ['TF_XLA_FLAGS'] = (flags + ' ' + XLA_CPU_FLAG).strip()
+  if not xla_compiles():
+    raise XlaUnavailableError(
+        'XLA auto-clustering compiled no cluster; set TF_XLA_FLAGS=%s '
+        'before TensorFlow runs its first session' % XLA_CPU_FLAG)
+
+
+def xla_compiles():
+  """Whether a small batch-norm graph runs through XLA under ON_1."""
+  graph = tf.Graph()
+  with graph.as_default():
+    x = tf.compat.v1.placeholder(tf.float32, [4, 3, 5])
+    y = layer.batch_norm(x, fused=False, is_training=True)
+    loss = tf.reduce_sum(tf.square(y))
+    grad = tf.compat.v1.gradients(loss, x)
+    init = tf.compat.v1.global_variables_initializer()
+    with tf.compat.v1.Session(
+        graph=graph, config=harness.session_config(tf, xla=True)) as sess:
+      sess.run(init)
+      metadata = tf.compat.v1.RunMetadata()
+      sess.run(grad, {x: [[[1.0] * 5] * 3] * 4},
+               options=tf.compat.v1.RunOptions(output_partition_graphs=True),
+               run_metadata=metadata)
+  return any(node.op == '_XlaCompile'
+             for partition in metadata.partition_graphs
+             for node in partition.node)
+
+
+def run(directory=None, pattern=None, out=print, xla=False):
+  """Verifies the corpus; returns the list of `CaseResult`s.
+
+  Args:
+    directory: the corpus directory (default: the packaged one).
+    pattern: optional regular expression selecting case ids.
+    out: where progress lines go.
+    xla: run every session under XLA auto-clustering (`global_jit_level`
+      ON_1), after checking that XLA really compiles.
+
+  Raises:
+    XlaUnavailableError: `xla` was asked for and XLA compiled nothing.
+  """
+  if xla:
+    enable_xla_auto_clustering()
+    out('XLA auto-clustering: on (global_jit_level=ON_1, %s)' % XLA_CPU_FLAG)
   directory = directory or goldens.DEFAULT_DIR
   ids = goldens.case_ids(directory)
   if pattern:
@@ -157,7 +221,7 @@ def run(directory=None, pattern=None, out=print):
   out('%-44s %-12s %-10s %s' % ('case', 'path', 'max|diff|', 'status'))
   for case_id in ids:
     try:
-      result = verify_case(goldens.load(case_id, directory))
+      result = verify_case(goldens.load(case_id, directory), xla)
     except FileNotFoundError as e:
       result = CaseResult(case_id, '?', problems=[str(e)])
     results.append(result)

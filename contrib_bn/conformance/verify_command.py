@@ -31,15 +31,29 @@ def register(subparsers):
       'after the single-device corpus unless --goldens is given)')
   parser.add_argument('--filter', default=None,
                       help='only case ids matching this regular expression')
+  parser.add_argument('--xla', action='store_true',
+                      help='run the single-device corpus under XLA '
+                      'auto-clustering (graph_options.optimizer_options.'
+                      'global_jit_level=ON_1, with TF_XLA_FLAGS='
+                      '--tf_xla_cpu_global_jit so CPU graphs cluster too); '
+                      'fails if XLA compiles nothing. The distributed corpus '
+                      'is then skipped')
   parser.set_defaults(func=command)
 
 
 def command(args):
   """Carries out a parsed `verify` command; returns the exit code."""
-  results = verify.run(args.goldens, args.filter)
+  try:
+    results = verify.run(args.goldens, args.filter, xla=args.xla)
+  except verify.XlaUnavailableError as e:
+    print('error: %s' % e)
+    return EXIT_FAILED
   # A custom single-device corpus alone says nothing about the packaged
   # distributed one, so that is only checked by default or when asked for.
-  if args.goldens is None or args.distributed_goldens is not None:
+  # Under --xla only the single-device corpus runs: the distributed verifier
+  # builds its sessions without XLA.
+  if not args.xla and (args.goldens is None or
+                       args.distributed_goldens is not None):
     more = verify_distributed.run(args.distributed_goldens, args.filter)
     if more:
       results = results + more

@@ -1,0 +1,232 @@
+"""Batch statistics and normalization by the fused kernel, for every rank.
+
+TF 1.15 ran `nn.moments` followed by `nn.batch_normalization` wherever its
+fused kernel could not go: ranks other than 4, `fused=False`, renorm,
+`adjustment` and the contrib moments path. Those formulas are the fused
+kernel's own, so TF 2's `tf.compat.v1.nn.fused_batch_norm` can compute them
+in one pass over any rank viewed as rank 4, provided what it returns is
+converted back to what the moments path produced:
+
+* the kernel reports the Bessel-corrected batch variance; the moments path
+  fed the moving averages (and renorm) the biased one, so it is scaled by
+  `(n - 1) / n` (the kernel leaves a one-element batch uncorrected);
+* the public wrapper raises epsilon to 1.001e-5, a floor TF 1.15 applied on
+  its fused path only, so smaller epsilons keep the moments formulas (see
+  `kernel_applies`);
+* float64 is not a kernel dtype, and non-float inputs must keep failing with
+  the errors the moments ops raise, so both keep the moments formulas;
+* float16 and bfloat16 keep them too: TF 1.15 normalized in the half type
+  there and reduced the gradients of `beta` and `gamma` in it, and the
+  kernel's float32 arithmetic differs from that by more than the corpus
+  tolerance (beta's gradient of `float16_core_plain` by 1.3e-2 on a scale of
+  1.75, against 4e-3 allowed);
+* renorm keeps them: its r and d scale the normalized values by factors
+  taken from the batch statistics, so the kernel can only normalize and the
+  corrections follow outside it; the input gradient then rounds differently
+  from TF 1.15's moments formulas, by up to 2.2e-5 of its scale
+  (`renorm_adjustment`, step 2) against 1e-5 allowed.
+
+Gradients agree with the moments path's: `nn.moments` stops the gradient of
+the mean inside the variance, which changes nothing because the centred
+inputs sum to zero, so the loss gradient is the kernel's batch-norm gradient.
+"""
+
+import numbers
+
+import tensorflow as tf
+
+from contrib_bn import constants
+from contrib_bn import distribute
+
+# See the module docstring for float16 and bfloat16.
+_KERNEL_DTYPES = (tf.float32,)
+
+
+def kernel_applies(inputs, channel_axis, epsilon):
+  """Whether the kernel reproduces the moments formulas for this input.
+
+  Args:
+    inputs: the layer input (its static shape and dtype are read).
+    channel_axis: the non-negative channel axis.
+    epsilon: the layer's epsilon.
+
+  Returns:
+    True when statistics are not synchronized across replicas, the rank is
+    known and at least 2, the channel count is known,
+    the dtype is one the kernel takes, and epsilon is a Python number at or
+    above the public wrapper's floor (below it, the wrapper would silently
+    normalize with a larger epsilon than TF 1.15's moments path used).
+  """
+  if distribute.is_synchronized():
+    # Synchronized statistics are global: `distribute.moments` computes them
+    # from every replica's sums, which the kernel cannot see.
+    return False
+  shape = inputs.get_shape()
+  if shape.ndims is None or shape.ndims < 2:
+    return False
+  if tf.compat.dimension_value(shape[channel_axis]) is None:
+    return False
+  if inputs.dtype.base_dtype not in _KERNEL_DTYPES:
+    return False
+  if (isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or
+      not epsilon >= constants.FUSED_MIN_EPSILON):
+    return False
+  return True
+
+
+def per_channel(value, ndims, channel_axis, channels):
+  """`value` as a [channels] vector if it varies along the channels only.
+
+  Args:
+    value: a tensor meant to broadcast against the input.
+    ndims: the input rank.
+    channel_axis: the non-negative channel axis.
+    channels: the channel count.
+
+  Returns:
+    A rank-1 tensor of `channels` elements, or None when `value`'s static
+    shape could vary along another axis (then the kernel cannot apply it).
+  """
+  shape = value.get_shape()
+  if shape.ndims is None or shape.ndims > ndims or (
+      not shape.is_fully_defined()):
+    return None
+  dims = shape.as_list()
+  # Broadcasting aligns the trailing dimensions.
+  offset = ndims - len(dims)
+  for i, size in enumerate(dims):
+    if size != 1 and not (i + offset == channel_axis and size == channels):
+      return None
+  index = channel_axis - offset
+  if 0 <= index and dims[index] == channels:
+    return tf.reshape(value, [channels])
+  return tf.reshape(value, [1]) * tf.ones([channels], value.dtype)
+
+
+class _Rank4View(object):
+  """A rank-4 view of an input of any rank >= 2, and the way back."""
+
+  def __init__(self, inputs, channel_axis):
+    self.inputs = inputs
+    shape = inputs.get_shape()
+    ndims = shape.ndims
+    channels = tf.compat.dimension_value(shape[channel_axis])
+    self.channels = channels
+    if channel_axis == ndims - 1:
+      self.data_format = constants.DATA_FORMAT_NHWC
+      self.shape = None if ndims == 4 else [-1, 1, 1, channels]
+    else:
+      self.data_format = constants.DATA_FORMAT_NCHW
+      if ndims == 4:
+        self.shape = None
+      else:
+        spatial = shape[2:]
+        if spatial.is_fully_defined() and spatial.num_elements():
+          self.shape = [-1, channels, spatial.num_elements(), 1]
+        else:
+          dynamic = tf.shape(inputs)
+          self.shape = tf.stack([dynamic[0], channels,
+                                 tf.reduce_prod(dynamic[2:]), 1])
+    self.x = inputs if self.shape is None else tf.reshape(inputs, self.shape)
+
+  def restore(self, outputs):
+    if self.shape is not None:
+      static = self.inputs.get_shape()
+      target = (static.as_list() if static.is_fully_defined() else
+                tf.shape(self.inputs))
+      outputs = tf.reshape(outputs, target)
+    outputs.set_shape(self.inputs.get_shape())
+    return outputs
+
+
+def _float32_or_constant(value, fill, channels):
+  if value is None:
+    return tf.constant(fill, tf.float32, shape=[channels])
+  if value.dtype.base_dtype != tf.float32:
+    return tf.cast(value, tf.float32)
+  return value
+
+
+def non_negative(variance):
+  """The kernel's batch variance, never below zero.
+
+  Under XLA auto-clustering the compiled kernel can return a negative batch
+  variance for channels whose mean is large against their spread (a reported
+  TF 2 issue; on this project's CPUs a channel of mean 1000 and deviation
+  1e-3 gives -0.375). TF 1.15's moments were a mean of
+  squares and its kernel ran without XLA, so they never went negative; a
+  negative batch variance would drag the moving variance below zero and make
+  inference NaN. Clamping changes nothing whenever the variance is valid, and
+  passes NaN through. `relu` is one op where `maximum` would add a constant
+  per layer to the graph.
+  """
+  return tf.nn.relu(variance)
+
+
+def _biased_variance(variance, view):
+  """The kernel's Bessel-corrected variance turned back into the biased one."""
+  # The kernel divides by max(n - 1, 1), so n = 1 needs no correction.
+  elements = view.inputs.get_shape().num_elements()
+  if elements is not None:
+    count = elements // view.channels
+    factor = (count - 1.0) / count if count > 1 else 1.0
+  else:
+    count = tf.cast(tf.size(view.x, out_type=tf.int64) // view.channels,
+                    tf.float32)
+    factor = tf.where(count > 1.0, (count - 1.0) / count, 1.0)
+  return non_negative(variance * factor)
+
+
+class Normalizer(object):
+  """The kernel applied to one layer input, in training and inference mode.
+
+  Args:
+    inputs: the layer input, rank >= 2 (`kernel_applies` was true).
+    channel_axis: the non-negative channel axis.
+    epsilon: the layer's epsilon (at least the kernel floor).
+  """
+
+  def __init__(self, inputs, channel_axis, epsilon):
+    # TF 1.15's `nn.batch_normalization` named its ops `batchnorm/...`, and
+    # legacy code (tf-slim's own tests among it) finds the output by that
+    # name; every normalizing op lives in one such scope.
+    with tf.compat.v1.name_scope(None, 'batchnorm', [inputs]) as scope:
+      self.scope = scope
+      self.view = _Rank4View(inputs, channel_axis)
+    self.epsilon = epsilon
+    self.channels = self.view.channels
+
+  def name_scope(self):
+    """Re-enters the `batchnorm` scope (e.g. for a conditional's output)."""
+    return tf.compat.v1.name_scope(self.scope)
+
+  def training(self, scale=None, offset=None):
+    """Normalizes by the batch statistics, then `* scale + offset`.
+
+    Args:
+      scale: optional [C] tensor (any float dtype; the kernel takes float32).
+      offset: optional [C] tensor.
+
+    Returns:
+      `(outputs, mean, variance)`: outputs shaped like the input, the float32
+      batch mean and biased batch variance, as `nn.moments` gave them.
+    """
+    with self.name_scope():
+      outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+          self.view.x, _float32_or_constant(scale, 1.0, self.channels),
+          _float32_or_constant(offset, 0.0, self.channels),
+          epsilon=self.epsilon, data_format=self.view.data_format)
+      return (self.view.restore(outputs), mean,
+              _biased_variance(variance, self.view))
+
+  def inference(self, scale, offset, mean, variance):
+    """Normalizes by the given (moving) statistics, then scale and offset."""
+    with self.name_scope():
+      outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
+          self.view.x, _float32_or_constant(scale, 1.0, self.channels),
+          _float32_or_constant(offset, 0.0, self.channels),
+          mean=_float32_or_constant(mean, 0.0, self.channels),
+          variance=_float32_or_constant(variance, 1.0, self.channels),
+          epsilon=self.epsilon, is_training=False,
+          data_format=self.view.data_format)
+      return self.view.restore(outputs)
