@@ -96,8 +96,9 @@ CASES = {
     # From random weights, training-mode batch norm followed by ReLU grows
     # the gradient by a constant factor per layer over ~40 layers: with betas
     # ~0, |gradient| was 1.9e3 (inception_v3_dm0.1, batch 2) and a 1e-6
-    # relative change of the weights moved it by 4.5e-2, so three steps of
-    # any learning rate turned rounding into different losses. Betas starting
+    # relative change of the weights moved it by 4.5e-2, so three steps at
+    # any learning rate tried (0.01 down to 1e-6) turned rounding into
+    # different losses. Betas starting
     # at ~1 (`beta_offset`) put most pre-activations in ReLU's linear part:
     # |gradient| 58, moved by 4.7e-5 for the same change. Learning rate 1e-4
     # keeps three steps where TF 1.15's and TF 2's kernels agree; batch 8

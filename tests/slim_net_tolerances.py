@@ -31,9 +31,9 @@ TRAINED_RTOL = 2e-3
 SLOT_RTOL = 1e-2
 # Momentum slots of the inception_v3 cases, whose stem normalizes far more
 # values per channel than any resnet case. TF 2.21's fused training kernel
-# sums a channel's batch mean and variance in another order than TF
-# 1.15.5's: on identical inputs they agree to 1-2 float32 ULPs at <= 32
-# values per channel but differ by 3.7e-6 relative (~60 ULPs) at 2x63x63,
+# rounds a channel's batch mean and variance differently from TF 1.15.5's:
+# on identical inputs they agree to 1-2 float32 ULPs at <= 32 values per
+# channel but differ by 3.7e-6 relative (~60 ULPs) at 2x63x63,
 # the stem's first layers (8x63x63 in these cases). The stem's kernel
 # gradients are sums over every position of terms that cancel (batch norm's
 # backward pass removes the mean and the normalized-output component), after

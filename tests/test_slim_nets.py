@@ -10,6 +10,9 @@ variables; the TF 1.15 checkpoints must restore and evaluate to TF 1.15's
 logits. The small cases' checkpoints are committed; for the full-size nets
 (~100 MB each) the checkpoint is recorded at test time by TF 1.15.5 when
 CONTRIB_BN_TF1_PYTHON names its interpreter (scripts/test.sh sets it).
+Each case starts where the procedure is well-conditioned (the recorder's
+CASES says why); the tolerances and their reasons are in
+slim_net_tolerances.py, shared with the TF 1.15 re-recording test.
 """
 
 import json
@@ -235,3 +238,32 @@ def test_readme_example_restores_tf1_checkpoint():
   _, golden = _golden(GOLDEN, 'resnet_v1_small')
   scale = max(1.0, float(np.max(np.abs(golden['eval_logits_final']))))
   assert diff <= RESTORE_RTOL * scale, line
+
+
+@pytest.mark.parametrize('nudge', [False, True])
+def test_check_determinism_writes_only_identical_recordings(
+    tmp_path, monkeypatch, nudge):
+  # The recorder's own bookkeeping, with run() replaced: the second recording
+  # differs by one ULP when `nudge`, and then nothing may be written.
+  results = []
+
+  def fake_run(case_id, restore_from=None, save_to=None):
+    del case_id, restore_from, save_to
+    value = np.float32([2.5])
+    if nudge and results:
+      value = np.nextafter(value, np.float32(3))
+    results.append(value)
+    return {'total_loss': value, 'loss': value}, {'variables': []}
+
+  monkeypatch.setattr(recorder, 'run', fake_run)
+  problems = recorder.record_cases(str(tmp_path), ['resnet_v1_50'], False,
+                                   check_determinism=True)
+  assert len(results) == 2
+  if nudge:
+    assert problems == ['resnet_v1_50: two recordings differ in loss, '
+                        'total_loss']
+    assert os.listdir(str(tmp_path)) == []
+  else:
+    assert problems == []
+    assert sorted(os.listdir(str(tmp_path))) == ['resnet_v1_50.json',
+                                                 'resnet_v1_50.npz']
