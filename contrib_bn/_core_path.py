@@ -179,11 +179,8 @@ class _CoreLayerCall(object):
     adjustment = None
     if training_value is not False and args.adjustment is not None:
       adjustment = self._adjustment(inputs)
-    # A layer built for inference only keeps TF 1.15's own graph: it costs
-    # what the kernel costs, and exporters fold its multiply and add into
-    # the preceding linear op, which a rank-4 view's reshapes would hide.
-    if (not args.renorm and training_value is not False and
-        _fused_statistics.kernel_applies(inputs, self.axis, args.epsilon)):
+    if not args.renorm and _fused_statistics.kernel_applies(
+        inputs, self.axis, args.epsilon):
       kernel_adjustment = self._per_channel(adjustment)
       if kernel_adjustment is not None:
         return self._kernel_plain(inputs, training_value, wants_updates,
@@ -238,7 +235,7 @@ class _CoreLayerCall(object):
 
     Args:
       inputs: the layer input (`_fused_statistics.kernel_applies` holds).
-      training_value: the static `is_training` (True), or None when fed.
+      training_value: the static `is_training`, or None.
       wants_updates: whether to build the moving-statistics updates.
       adjustment: `()` or the adjustment's `(scale, bias)` as [C] vectors.
 
@@ -252,6 +249,8 @@ class _CoreLayerCall(object):
       return normalizer.inference(v.gamma, v.beta, v.moving_mean,
                                   v.moving_variance)
 
+    if training_value is False:
+      return inference(), []
     scale, offset = v.gamma, v.beta
     if adjustment:
       scale, offset = _compose(adjustment[0], adjustment[1], scale, offset)

@@ -48,9 +48,7 @@ def moments_batch_norm(inputs, args):
       params_shape, dtype, args.center, args.scale, args.initializers,
       {}, args.variables_collections, args.trainable)
   training_value = graph_utils.static_value(args.is_training)
-  # Inference-only layers keep TF 1.15's graph (see _core_path.plain).
-  if (batch_weights is None and training_value is not False and
-      _kernel_applies(inputs, nchw, args.epsilon)):
+  if batch_weights is None and _kernel_applies(inputs, nchw, args.epsilon):
     return _kernel_outputs(inputs, nchw, args, v, training_value)
   if training_value is None or training_value:
     mean, variance = _batch_moments(inputs, axes, batch_weights, nchw)
@@ -77,10 +75,7 @@ def _kernel_applies(inputs, nchw, epsilon):
 
 
 def _kernel_outputs(inputs, nchw, args, v, training_value):
-  """The moments formulas and updates, computed by the fused kernel.
-
-  Only for a layer that may train (`training_value` True or None).
-  """
+  """The moments formulas and updates, computed by the fused kernel."""
   axis = 1 if nchw else inputs.get_shape().ndims - 1
   normalizer = _fused_statistics.Normalizer(inputs, axis, args.epsilon)
 
@@ -88,6 +83,8 @@ def _kernel_outputs(inputs, nchw, args, v, training_value):
     return normalizer.inference(v.gamma, v.beta, v.moving_mean,
                                 v.moving_variance)
 
+  if training_value is False:
+    return inference()
   outputs, mean, variance = normalizer.training(v.gamma, v.beta)
   # `nn.moments` returned the statistics in the input dtype.
   dtype = inputs.dtype.base_dtype

@@ -177,9 +177,7 @@ def test_gradients_match_the_moments_formulas(is_training):
       loss = tf.reduce_sum(tf.cast(y, tf.float64) * target)
       grads = tf.compat.v1.gradients(
           loss, [x] + tf.compat.v1.trainable_variables())
-      # A layer built for inference only keeps TF 1.15's graph.
-      assert (_KERNEL in _op_types(graph)) == (dtype == tf.float32 and
-                                               is_training is not False)
+      assert (_KERNEL in _op_types(graph)) == (dtype == tf.float32)
       with tf.compat.v1.Session() as sess:
         sess.run(tf.compat.v1.global_variables_initializer())
         feed = {x: data}
