@@ -179,8 +179,10 @@ class _CoreLayerCall(object):
     adjustment = None
     if training_value is not False and args.adjustment is not None:
       adjustment = self._adjustment(inputs)
-    if not args.renorm and _fused_statistics.kernel_applies(
-        inputs, self.axis, args.epsilon):
+    # Renorm's corrections apply in training only; inference normalizes
+    # by the moving statistics like any other layer.
+    if ((not args.renorm or training_value is False) and
+        _fused_statistics.kernel_applies(inputs, self.axis, args.epsilon)):
       kernel_adjustment = self._per_channel(adjustment)
       if kernel_adjustment is not None:
         return self._kernel_plain(inputs, training_value, wants_updates,

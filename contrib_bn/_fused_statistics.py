@@ -20,7 +20,8 @@ converted back to what the moments path produced:
   kernel's float32 arithmetic differs from that by more than the corpus
   tolerance (beta's gradient of `float16_core_plain` by 1.3e-2 on a scale of
   1.75, against 4e-3 allowed);
-* renorm keeps them: its r and d scale the normalized values by factors
+* renorm keeps them in training (in inference it normalizes by the moving
+  statistics like any layer): its r and d scale the normalized values by factors
   taken from the batch statistics, so the kernel can only normalize and the
   corrections follow outside it; the input gradient then rounds differently
   from TF 1.15's moments formulas, by up to 2.2e-5 of its scale

@@ -48,7 +48,9 @@ def moments_batch_norm(inputs, args):
       params_shape, dtype, args.center, args.scale, args.initializers,
       {}, args.variables_collections, args.trainable)
   training_value = graph_utils.static_value(args.is_training)
-  if batch_weights is None and _kernel_applies(inputs, nchw, args.epsilon):
+  # Batch weights only weigh batch statistics, which inference never uses.
+  if ((batch_weights is None or training_value is False) and
+      _kernel_applies(inputs, nchw, args.epsilon)):
     return _kernel_outputs(inputs, nchw, args, v, training_value)
   if training_value is None or training_value:
     mean, variance = _batch_moments(inputs, axes, batch_weights, nchw)

@@ -187,3 +187,23 @@ def test_gradients_match_the_moments_formulas(is_training):
   for ours, reference in zip(results[1], results[0]):
     scale = max(1.0, np.abs(reference).max())
     np.testing.assert_allclose(ours, reference, 0, FLOAT32_RTOL * scale)
+
+
+@pytest.mark.parametrize('kwargs', [{'renorm': True},
+                                    {'fused': False, 'renorm': True},
+                                    {'batch_weights': 'weights'}],
+                         ids=['renorm', 'renorm_unfused', 'batch_weights'])
+@pytest.mark.parametrize('is_training', [True, False])
+def test_training_only_features_use_the_kernel_in_inference(kwargs,
+                                                            is_training):
+  # Renorm's corrections and batch weights act on batch statistics only, so
+  # a layer built for inference normalizes by the moving statistics with the
+  # kernel; in training they keep the moments formulas.
+  graph = tf.Graph()
+  with graph.as_default():
+    x = tf.compat.v1.placeholder(tf.float32, [8, 6, 5])
+    kwargs = dict(kwargs)
+    if kwargs.get('batch_weights') == 'weights':
+      kwargs['batch_weights'] = tf.ones([8])
+    batch_norm(x, is_training=is_training, **kwargs)
+  assert (_KERNEL in _op_types(graph)) == (not is_training)
