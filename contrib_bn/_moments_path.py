@@ -6,6 +6,8 @@ the input dtype, the moving variance receives the biased batch variance, and
 `param_regularizers` are ignored, as in TF 1.15.
 """
 
+import functools
+
 import tensorflow as tf
 
 from contrib_bn import _fused_statistics
@@ -49,9 +51,10 @@ def moments_batch_norm(inputs, args):
       {}, args.variables_collections, args.trainable)
   training_value = graph_utils.static_value(args.is_training)
   # Batch weights only weigh batch statistics, which inference never uses.
+  channel_axis = 1 if nchw else rank - 1
   if ((batch_weights is None or training_value is False) and
-      _kernel_applies(inputs, nchw, args.epsilon)):
-    return _kernel_outputs(inputs, nchw, args, v, training_value)
+      _fused_statistics.kernel_applies(inputs, channel_axis, args.epsilon)):
+    return _kernel_outputs(inputs, channel_axis, args, v, training_value)
   if training_value is None or training_value:
     mean, variance = _batch_moments(inputs, axes, batch_weights, nchw)
     mean, variance = _with_updates(args, v, mean, variance)
@@ -70,16 +73,9 @@ def moments_batch_norm(inputs, args):
   return outputs
 
 
-def _kernel_applies(inputs, nchw, epsilon):
-  return _fused_statistics.kernel_applies(inputs, 1 if nchw else
-                                          inputs.get_shape().ndims - 1,
-                                          epsilon)
-
-
-def _kernel_outputs(inputs, nchw, args, v, training_value):
+def _kernel_outputs(inputs, channel_axis, args, v, training_value):
   """The moments formulas and updates, computed by the fused kernel."""
-  axis = 1 if nchw else inputs.get_shape().ndims - 1
-  normalizer = _fused_statistics.Normalizer(inputs, axis, args.epsilon)
+  normalizer = _fused_statistics.Normalizer(inputs, channel_axis, args.epsilon)
 
   def inference():
     return normalizer.inference(v.gamma, v.beta, v.moving_mean,
@@ -100,14 +96,7 @@ def _kernel_outputs(inputs, nchw, args, v, training_value):
         with normalizer.name_scope():
           return tf.identity(outputs)
     return graph_utils.smart_cond(args.is_training, forced, inference)
-
-  def moving():
-    return tf.identity(v.moving_mean), tf.identity(v.moving_variance)
-
-  update_mean, update_variance = graph_utils.smart_cond(
-      args.is_training, updates, moving)
-  tf.compat.v1.add_to_collections(args.updates_collections, update_mean)
-  tf.compat.v1.add_to_collections(args.updates_collections, update_variance)
+  _collect_updates(args, v, updates)
   with normalizer.name_scope():
     return graph_utils.smart_cond(args.is_training, lambda: outputs,
                                   inference)
@@ -139,19 +128,24 @@ def _with_updates(args, v, mean, variance):
   updates = moving_averages.statistics_updater(
       v.moving_mean, v.moving_variance, mean, variance, args.decay,
       args.zero_debias_moving_mean, model=True)
-
-  def moving():
-    return tf.identity(v.moving_mean), tf.identity(v.moving_variance)
-
+  moving = functools.partial(_moving_statistics, v)
   if args.updates_collections is None:
     def forced():
       with tf.control_dependencies(updates()):
         return tf.identity(mean), tf.identity(variance)
     return graph_utils.smart_cond(args.is_training, forced, moving)
-
-  update_mean, update_variance = graph_utils.smart_cond(
-      args.is_training, updates, moving)
-  tf.compat.v1.add_to_collections(args.updates_collections, update_mean)
-  tf.compat.v1.add_to_collections(args.updates_collections, update_variance)
+  _collect_updates(args, v, updates)
   return graph_utils.smart_cond(args.is_training,
                                 lambda: (mean, variance), moving)
+
+
+def _moving_statistics(v):
+  return tf.identity(v.moving_mean), tf.identity(v.moving_variance)
+
+
+def _collect_updates(args, v, updates):
+  """Adds the updates, run only in training, to `updates_collections`."""
+  update_mean, update_variance = graph_utils.smart_cond(
+      args.is_training, updates, functools.partial(_moving_statistics, v))
+  tf.compat.v1.add_to_collections(args.updates_collections, update_mean)
+  tf.compat.v1.add_to_collections(args.updates_collections, update_variance)
