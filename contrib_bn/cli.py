@@ -18,7 +18,12 @@ import argparse
 import sys
 
 from contrib_bn import _quiet_startup
+from contrib_bn.conformance import xla_flags
 
+# TensorFlow reads its XLA flags when it first lists devices, which the quiet
+# start-up below does, so `verify --xla` sets its flag first.
+if xla_flags.requested_on_command_line(sys.argv[1:]):
+  xla_flags.request_cpu_clustering()
 # Before the subcommand modules bring in TensorFlow: its C++ start-up log
 # would otherwise be the first thing on the terminal.
 _quiet_startup.load_tensorflow_quietly()

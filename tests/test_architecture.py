@@ -32,7 +32,8 @@ _RANKS = {'core': 0, 'compat': 1, 'checkpoint': 1, 'conformance': 1,
 TF_FREE = ('contrib_bn.conformance.cases', 'contrib_bn.conformance.compare',
            'contrib_bn.conformance.harness',
            'contrib_bn.conformance.bad_inputs',
-           'contrib_bn.conformance.distributed')
+           'contrib_bn.conformance.distributed',
+           'contrib_bn.conformance.xla_flags')
 MAX_LINES = 400
 _LENGTH_REASON = re.compile(r'over 400 lines because')
 

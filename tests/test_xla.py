@@ -28,6 +28,8 @@ import sys
 
 import pytest
 
+from contrib_bn.conformance import xla_flags
+
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 XLA_SUBSET = (
@@ -106,6 +108,43 @@ def test_corpus_subset_matches_tf1_under_xla():
   assert 'XLA auto-clustering: on' in result.stdout
   assert '%d/%d golden cases match' % (
       len(XLA_SUBSET), len(XLA_SUBSET)) in result.stdout, result.stdout
+
+
+def test_command_line_enables_xla_before_its_quiet_start_up():
+  # Without TF_CPP_MIN_LOG_LEVEL the command line lists TensorFlow's devices
+  # while loading it quietly, which is when XLA reads its flags.
+  env = dict(os.environ)
+  env.pop('TF_CPP_MIN_LOG_LEVEL', None)
+  env.pop('TF_XLA_FLAGS', None)
+  env['PYTHONPATH'] = _ROOT + os.pathsep + env.get('PYTHONPATH', '')
+  result = subprocess.run(
+      [sys.executable, '-m', 'contrib_bn', 'verify', '--xla', '--filter',
+       '^default_r2_nhwc$'], cwd=_ROOT, env=env, stdout=subprocess.PIPE,
+      stderr=subprocess.PIPE, universal_newlines=True, timeout=900)
+  assert result.returncode == 0, result.stdout + result.stderr
+  assert '1/1 golden cases match' in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize('argv, wanted', [
+    (['verify', '--xla'], True),
+    (['verify', '--filter', 'x', '--xla'], True),
+    (['verify'], False),
+    (['scan', '--xla'], False),
+    ([], False),
+])
+def test_xla_flag_requested_only_by_verify_xla(argv, wanted):
+  assert xla_flags.requested_on_command_line(argv) is wanted
+
+
+@pytest.mark.parametrize('before, after', [
+    ({}, '--tf_xla_cpu_global_jit'),
+    ({'TF_XLA_FLAGS': '--xla_foo=1'}, '--xla_foo=1 --tf_xla_cpu_global_jit'),
+    ({'TF_XLA_FLAGS': '--tf_xla_cpu_global_jit'}, '--tf_xla_cpu_global_jit'),
+])
+def test_xla_cpu_flag_keeps_other_flags(before, after):
+  environ = dict(before)
+  xla_flags.request_cpu_clustering(environ)
+  assert environ['TF_XLA_FLAGS'] == after
 
 
 @pytest.fixture(scope='module')

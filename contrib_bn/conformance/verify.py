@@ -10,7 +10,6 @@ exception type and message.
 `register(subparsers)` adds the `verify` subcommand to the command line.
 """
 
-import os
 import re
 
 import tensorflow as tf
@@ -20,6 +19,7 @@ from contrib_bn import layer
 from contrib_bn.conformance import compare
 from contrib_bn.conformance import goldens
 from contrib_bn.conformance import harness
+from contrib_bn.conformance import xla_flags
 
 
 class CaseResult(object):
@@ -147,10 +147,7 @@ def report(result, out=print):
     out('    ' + problem)
 
 
-# Auto-clustering compiles CPU graphs only with this XLA flag; TensorFlow
-# reads TF_XLA_FLAGS when a session first needs it, so setting it before the
-# first session of the process is enough.
-XLA_CPU_FLAG = '--tf_xla_cpu_global_jit'
+XLA_CPU_FLAG = xla_flags.XLA_CPU_FLAG
 
 
 class XlaUnavailableError(RuntimeError):
@@ -165,13 +162,12 @@ def enable_xla_auto_clustering():
       contains no XLA-compiled cluster (for example because a session ran
       before the flag was set, or this TensorFlow has no XLA).
   """
-  flags = os.environ.get('TF_XLA_FLAGS', '')
-  if XLA_CPU_FLAG not in flags.split():
-    os.environ['TF_XLA_FLAGS'] = (flags + ' ' + XLA_CPU_FLAG).strip()
+  xla_flags.request_cpu_clustering()
   if not xla_compiles():
     raise XlaUnavailableError(
         'XLA auto-clustering compiled no cluster; set TF_XLA_FLAGS=%s '
-        'before TensorFlow runs its first session' % XLA_CPU_FLAG)
+        'before TensorFlow initializes its devices (its first session or '
+        'device listing)' % XLA_CPU_FLAG)
 
 
 def xla_compiles():
