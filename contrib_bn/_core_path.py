@@ -13,6 +13,7 @@ import tensorflow as tf
 from contrib_bn import _dispatch
 from contrib_bn import _fused_path
 from contrib_bn import _fused_statistics
+from contrib_bn import _half_precision
 from contrib_bn import _tf1_errors
 from contrib_bn import constants
 from contrib_bn import distribute
@@ -216,7 +217,7 @@ class _CoreLayerCall(object):
       offset = tf.cast(offset, inputs.dtype)
     if scale is not None:
       scale = tf.cast(scale, inputs.dtype)
-    outputs = tf.nn.batch_normalization(
+    outputs = _half_precision.batch_normalization(
         inputs, self._broadcast(mean), self._broadcast(variance), offset,
         scale, args.epsilon)
     outputs.set_shape(inputs.get_shape())

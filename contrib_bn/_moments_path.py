@@ -11,6 +11,7 @@ import functools
 import tensorflow as tf
 
 from contrib_bn import _fused_statistics
+from contrib_bn import _half_precision
 from contrib_bn import _tf1_errors
 from contrib_bn import constants
 from contrib_bn import distribute
@@ -67,8 +68,8 @@ def moments_batch_norm(inputs, args):
     variance = tf.reshape(variance, broadcast)
     beta = None if beta is None else tf.reshape(beta, broadcast)
     gamma = None if gamma is None else tf.reshape(gamma, broadcast)
-  outputs = tf.nn.batch_normalization(inputs, mean, variance, beta, gamma,
-                                      args.epsilon)
+  outputs = _half_precision.batch_normalization(inputs, mean, variance, beta,
+                                                gamma, args.epsilon)
   outputs.set_shape(inputs_shape)
   return outputs
 
