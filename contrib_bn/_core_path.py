@@ -8,6 +8,9 @@ layer reports no updates at all, so its moving statistics stay frozen, as in
 TF 1.15.
 """
 
+import numbers
+
+import numpy as np
 import tensorflow as tf
 
 from contrib_bn import _dispatch
@@ -73,8 +76,9 @@ def core_batch_norm(inputs, args):
     outputs, updates = call.plain(inputs, training_value, wants_updates)
   # The update ops are new, so they cannot be in UPDATE_OPS yet.
   for update in updates:
-    tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS,
-                                   update.op)
+    tf.compat.v1.add_to_collection(
+        tf.compat.v1.GraphKeys.UPDATE_OPS,
+        update if isinstance(update, tf.Operation) else update.op)
   # Only reused variables can already be in the collections; checking
   # others would make graph building quadratic in the number of layers.
   reused = bool(tf.compat.v1.get_variable_scope().reuse)
@@ -103,6 +107,11 @@ def _constant(value, dtype, shape):
     # TF 2.x words this conversion error differently.
     raise _tf1_errors.core_not_float(dtype, value)
   return tf.constant(value, dtype, shape=shape)
+
+
+def _is_real_number(value):
+  return (isinstance(value, numbers.Real) and
+          not isinstance(value, (bool, np.bool_)))
 
 
 def _compose(scale, offset, then_scale, then_offset):
@@ -146,18 +155,23 @@ class _CoreLayerCall(object):
     if not wants_updates:
       return outputs, []
     # The layer's momentum is a float32 tensor here, so `1 - momentum` is
-    # rounded in float32, unlike the plain variant.
+    # rounded in float32, unlike the plain variant. A constant momentum is
+    # passed as numpy.float32, which rounds the same at build time.
     if isinstance(args.decay, str):
       raise _tf1_errors.core_string_decay()
     if training_value is None:
       momentum = self.cond(lambda: tf.constant(args.decay, tf.float32),
                            lambda: tf.constant(1.0, tf.float32))
+    elif _is_real_number(args.decay):
+      momentum = np.float32(args.decay)
     else:
       momentum = tf.convert_to_tensor(args.decay, tf.float32)
+    # Only the ops reach UPDATE_OPS, so no value is read after them.
     updates = [
-        moving_averages.assign_moving_average(v.moving_mean, mean, momentum),
+        moving_averages.assign_moving_average(v.moving_mean, mean, momentum,
+                                              read_value=False),
         moving_averages.assign_moving_average(v.moving_variance, variance,
-                                              momentum)]
+                                              momentum, read_value=False)]
     return outputs, updates
 
   def _broadcast(self, value):

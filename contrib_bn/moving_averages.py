@@ -3,9 +3,13 @@
 `decay` follows TF 1.15 exactly: the update rate `1 - decay` is computed in
 Python when `decay` is a Python number and in float32 when it is a tensor (the
 core layer's fused path passes its momentum as a tensor), then cast to the
-variable's dtype. The two differ in the last bits, and the goldens see it.
+variable's dtype. The two differ in the last bits, and the goldens see it. A
+`numpy.float32` decay stands for a constant float32 tensor: its rate is
+rounded in float32 too, but by numpy at build time, which gives the bits
+TF's subtraction kernel would and leaves two ops per update out of the graph.
 """
 
+import numpy as np
 import tensorflow as tf
 
 from contrib_bn import constants
@@ -95,7 +99,8 @@ def _create_debias_variables(variable, model):
   return DebiasVariables(biased, local_step)
 
 
-def assign_moving_average(variable, value, decay, debias=None):
+def assign_moving_average(variable, value, decay, debias=None,
+                          read_value=True):
   """Moves `variable` towards `value`: `v -= (v - value) * (1 - decay)`.
 
   The update is colocated with the variable. In replica context of a
@@ -106,16 +111,24 @@ def assign_moving_average(variable, value, decay, debias=None):
   Args:
     variable: the moving statistic.
     value: the new batch statistic (cast to the variable's dtype).
-    decay: a Python float or a scalar float32 tensor.
+    decay: a Python float, a numpy.float32 or a scalar float32 tensor.
     debias: a `DebiasVariables` to zero-debias the average, or None.
+    read_value: False returns the assignment as an op, with no read after
+      it, for callers that only collect ops.
 
   Returns:
-    A tensor holding the updated value.
+    A tensor holding the updated value, or an op when `read_value` is False.
   """
   with tf.compat.v1.name_scope(None, 'AssignMovingAvg',
                                [variable, value, decay]):
     dtype = variable.dtype.base_dtype
-    rate = tf.convert_to_tensor(1.0 - decay, name='decay')
+    if isinstance(decay, np.float32):
+      # IEEE float32 subtraction, correctly rounded as TF's kernel rounds it;
+      # a Python float holds the float32 result exactly.
+      rate = float(np.float32(1.0) - decay)
+    else:
+      rate = 1.0 - decay
+    rate = tf.convert_to_tensor(rate, name='decay')
     if rate.dtype != dtype:
       rate = tf.cast(rate, dtype)
 
@@ -126,8 +139,7 @@ def assign_moving_average(variable, value, decay, debias=None):
       with distribute.colocated_with(var, op=True):
         value = tf.cast(value, dtype)
         if not state:
-          return tf.compat.v1.assign_sub(var, (var - value) * rate,
-                                         name=name)
+          return _assign_sub(var, (var - value) * rate, name, read_value)
         biased, local_step = state
         biased = tf.compat.v1.assign_sub(biased, (biased - value) * rate)
         step = tf.compat.v1.assign_add(local_step, 1)
@@ -138,11 +150,28 @@ def assign_moving_average(variable, value, decay, debias=None):
     if variable.synchronization != tf.VariableSynchronization.ON_READ:
       merged = distribute.merged_update(variable, value, update, state)
       if merged is not None:
-        return _as_tensor(merged)
-    return _as_tensor(update(variable, value, *state))
+        return _result(merged, read_value)
+    return _result(update(variable, value, *state), read_value)
 
 
-def _as_tensor(update):
+def _assign_sub(var, delta, name, read_value):
+  """`var -= delta`: the new value, or only the assignment op.
+
+  Without `read_value` a resource variable's assignment is returned as it
+  is, with no read after it: callers that only collect ops save the one
+  `tf.compat.v1.assign_sub` builds (and the one converting it to a tensor
+  would add). A read does not come cheaper: inside a while loop a variable
+  may answer `value()` from a cached read that ignores control dependencies.
+  """
+  if read_value or var.dtype != var.dtype.base_dtype:
+    # Reference variables (TF1 behaviour) return their assignment, a tensor.
+    return tf.compat.v1.assign_sub(var, delta, name=name)
+  return var.assign_sub(delta, name=name, read_value=False)
+
+
+def _result(update, read_value):
+  if not read_value:
+    return update if isinstance(update, tf.Operation) else update.op
   # A resource-variable assignment returns a variable-like handle; update
   # collections held plain tensors in TF1, and legacy code may rely on that.
   return tf.convert_to_tensor(update)
