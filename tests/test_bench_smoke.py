@@ -148,8 +148,11 @@ def test_every_graph_row_has_finite_positive_figures(smoke):
   assert set(rows) == {(impl, n) for impl in ('floor', 'core')
                        for n in _SMOKE_LAYERS}
   for key, row in rows.items():
-    for field in ('total_s', 'per_layer_ms', 'ops', 'ops_per_layer', 'ratio'):
+    for field in ('total_s', 'per_layer_ms', 'ops', 'ops_per_layer', 'ratio',
+                  'objects_per_layer', 'objects_ratio'):
       assert _positive(row[field]), (key, field, row[field])
+    # A short build may see no collection at all.
+    assert row['collector_s'] == 0 or _positive(row['collector_s']), key
   growth = {r['impl']: r for r in results['growth']}
   assert set(growth) == {'floor', 'core'}
   for impl, row in growth.items():
@@ -176,9 +179,10 @@ def test_targets_cover_every_measurement(smoke):
   names = [t['name'] for t in results['targets']]
   assert len(names) == len(set(names))
   # Every step row, every table row and mode, the three graph sizes, the
-  # growth and every non-floor memory row.
+  # live objects per layer, the growth and every non-floor memory row.
   assert len(names) == (len(_STEP_ROWS) + len(_TABLE_ROWS) * len(_MODES) +
-                        3 + 1 + len(_MEMORY_IMPLS) - 1)
+                        3 + 1 + 1 + len(_MEMORY_IMPLS) - 1)
+  assert 'graph core live objects per layer' in names
 
 
 def test_chart_or_message(smoke):
