@@ -1207,12 +1207,10 @@ def main(argv):
     tf1_server = RemoteServer(tf1_python, FLAGS.smoke, FLAGS.threads)
 
   if FLAGS.xla:
-    # Read when the first session starts; sessions without a jit level are
-    # not affected.
-    xla_flags = os.environ.get('TF_XLA_FLAGS', '')
-    if '--tf_xla_cpu_global_jit' not in xla_flags.split():
-      os.environ['TF_XLA_FLAGS'] = (xla_flags +
-                                    ' --tf_xla_cpu_global_jit').strip()
+    # Read when TensorFlow first initializes its devices; sessions without a
+    # jit level are not affected.
+    from contrib_bn.conformance import xla_flags  # pylint: disable=g-import-not-at-top
+    xla_flags.request_cpu_clustering()
   _log('Training steps (%d cases)' % len(cases))
   try:
     step_rows = bench_steps(shapes, cases, tf1_server)

@@ -8,8 +8,6 @@ layer reports no updates at all, so its moving statistics stay frozen, as in
 TF 1.15.
 """
 
-import numbers
-
 import numpy as np
 import tensorflow as tf
 
@@ -23,6 +21,7 @@ from contrib_bn import distribute
 from contrib_bn import graph_utils
 from contrib_bn import identifiers
 from contrib_bn import moving_averages
+from contrib_bn import validation
 from contrib_bn import variables as bn_variables
 
 _LOW_PRECISION = (tf.float16, tf.bfloat16)
@@ -109,11 +108,6 @@ def _constant(value, dtype, shape):
   return tf.constant(value, dtype, shape=shape)
 
 
-def _is_real_number(value):
-  return (isinstance(value, numbers.Real) and
-          not isinstance(value, (bool, np.bool_)))
-
-
 def _compose(scale, offset, then_scale, then_offset):
   """`x * scale + offset` followed by `* then_scale + then_offset`."""
   if then_scale is not None:
@@ -162,7 +156,7 @@ class _CoreLayerCall(object):
     if training_value is None:
       momentum = self.cond(lambda: tf.constant(args.decay, tf.float32),
                            lambda: tf.constant(1.0, tf.float32))
-    elif _is_real_number(args.decay):
+    elif validation.real_number(args.decay) is not None:
       momentum = np.float32(args.decay)
     else:
       momentum = tf.convert_to_tensor(args.decay, tf.float32)

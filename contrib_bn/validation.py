@@ -38,7 +38,7 @@ def _fail(error_type, message, *args):
   raise error_type('batch_norm: ' + (message % args if args else message))
 
 
-def _number(value):
+def real_number(value):
   """`value` as a float if it is a real Python or NumPy number, else None."""
   if isinstance(value, (bool, np.bool_)):
     return None
@@ -48,14 +48,14 @@ def _number(value):
 
 
 def _static_number(value):
-  """Like `_number`, also reading a scalar tensor with a static value."""
-  number = _number(value)
+  """Like `real_number`, also reading a scalar tensor with a static value."""
+  number = real_number(value)
   if number is not None or not tf.is_tensor(value):
     return number
   static = tf.get_static_value(value)
   if static is None or np.ndim(static) != 0:
     return None
-  return _number(np.asarray(static).item())
+  return real_number(np.asarray(static).item())
 
 
 def _unexpected_keys(argument, mapping, valid):

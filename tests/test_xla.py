@@ -91,10 +91,12 @@ print(json.dumps(result))
 '''
 
 
-def _run(args, timeout):
+def _run(args, timeout, unset=()):
   env = dict(os.environ)
   env['PYTHONPATH'] = _ROOT + os.pathsep + env.get('PYTHONPATH', '')
   env.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  for name in unset:
+    env.pop(name, None)
   return subprocess.run([sys.executable] + args, cwd=_ROOT, env=env,
                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                         universal_newlines=True, timeout=timeout)
@@ -113,14 +115,9 @@ def test_corpus_subset_matches_tf1_under_xla():
 def test_command_line_enables_xla_before_its_quiet_start_up():
   # Without TF_CPP_MIN_LOG_LEVEL the command line lists TensorFlow's devices
   # while loading it quietly, which is when XLA reads its flags.
-  env = dict(os.environ)
-  env.pop('TF_CPP_MIN_LOG_LEVEL', None)
-  env.pop('TF_XLA_FLAGS', None)
-  env['PYTHONPATH'] = _ROOT + os.pathsep + env.get('PYTHONPATH', '')
-  result = subprocess.run(
-      [sys.executable, '-m', 'contrib_bn', 'verify', '--xla', '--filter',
-       '^default_r2_nhwc$'], cwd=_ROOT, env=env, stdout=subprocess.PIPE,
-      stderr=subprocess.PIPE, universal_newlines=True, timeout=900)
+  result = _run(['-m', 'contrib_bn', 'verify', '--xla', '--filter',
+                 '^default_r2_nhwc$'], 900,
+                unset=('TF_CPP_MIN_LOG_LEVEL', 'TF_XLA_FLAGS'))
   assert result.returncode == 0, result.stdout + result.stderr
   assert '1/1 golden cases match' in result.stdout, result.stdout
 
