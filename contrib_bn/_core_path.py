@@ -15,6 +15,7 @@ from contrib_bn import _dispatch
 from contrib_bn import _fused_path
 from contrib_bn import _fused_statistics
 from contrib_bn import _half_precision
+from contrib_bn import _outside_xla
 from contrib_bn import _tf1_errors
 from contrib_bn import constants
 from contrib_bn import distribute
@@ -196,7 +197,32 @@ class _CoreLayerCall(object):
       if kernel_adjustment is not None:
         return self._kernel_plain(inputs, training_value, wants_updates,
                                   kernel_adjustment)
-    scale, offset = self._broadcast(v.gamma), self._broadcast(v.beta)
+    if args.renorm and training_value is not False:
+      return self._outside_xla(inputs, adjustment, training_value,
+                               wants_updates)
+    return self._formulas(inputs, v.gamma, v.beta, adjustment,
+                          training_value, wants_updates)
+
+  def _outside_xla(self, inputs, adjustment, training_value, wants_updates):
+    """Renorm's training formulas, kept out of XLA (see `_outside_xla`)."""
+    v = self.v
+    parameters = [p for p in (v.gamma, v.beta) if p is not None]
+    sources = [inputs] + parameters + list(adjustment or ())
+
+    def build(inputs, *rest):
+      rest = list(rest)
+      gamma = rest.pop(0) if v.gamma is not None else None
+      beta = rest.pop(0) if v.beta is not None else None
+      return self._formulas(inputs, gamma, beta, tuple(rest) or None,
+                            training_value, wants_updates)
+
+    return _outside_xla.outside_xla(build, sources)
+
+  def _formulas(self, inputs, gamma, beta, adjustment, training_value,
+                wants_updates):
+    """TF 1.15's moments and normalization formulas, renorm's included."""
+    args, v = self.args, self.v
+    scale, offset = self._broadcast(gamma), self._broadcast(beta)
     updates = []
     if training_value is False:
       mean, variance = v.moving_mean, v.moving_variance
