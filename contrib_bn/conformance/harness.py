@@ -11,6 +11,7 @@ Each training step fetches the layer outputs, loss and gradients in one
 make a combined fetch race the in-place updates.
 """
 
+import contextlib
 import zlib
 
 import numpy as np
@@ -170,8 +171,8 @@ def _collection_names(case):
   return sorted(names)
 
 
-def build(tf, batch_norm, case, derive_nhwc=False):
-  """Builds a case's graph; raises whatever `batch_norm` raises."""
+def build(tf, batch_norm, case, derive_nhwc=False, loss_scope=None):
+  """Builds a case's graph, its loss inside `loss_scope()`; may raise."""
   built = Built()
   graph = tf.Graph()
   built.graph = graph
@@ -245,11 +246,12 @@ def build(tf, batch_norm, case, derive_nhwc=False):
     targets = tf.compat.v1.placeholder(tf.float32, case['shape'],
                                        name='target')
     built.target = targets
-    loss = 0.0
-    for out in built.outputs:
-      out32 = tf.cast(out, tf.float32)
-      loss += tf.reduce_sum(out32 * targets) + 0.25 * tf.reduce_sum(
-          tf.square(out32))
+    with (loss_scope or contextlib.nullcontext)():
+      loss = 0.0
+      for out in built.outputs:
+        out32 = tf.cast(out, tf.float32)
+        loss += tf.reduce_sum(out32 * targets) + 0.25 * tf.reduce_sum(
+            tf.square(out32))
     built.loss = loss
     trainable = tf.compat.v1.trainable_variables()
     sources = [x] + trainable
