@@ -32,12 +32,11 @@ the mean inside the variance, which changes nothing because the centred
 inputs sum to zero, so the loss gradient is the kernel's batch-norm gradient.
 """
 
-import numbers
-
 import tensorflow as tf
 
 from contrib_bn import constants
 from contrib_bn import distribute
+from contrib_bn import validation
 
 # See the module docstring for float16 and bfloat16.
 _KERNEL_DTYPES = (tf.float32,)
@@ -69,10 +68,8 @@ def kernel_applies(inputs, channel_axis, epsilon):
     return False
   if inputs.dtype.base_dtype not in _KERNEL_DTYPES:
     return False
-  if (isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or
-      not epsilon >= constants.FUSED_MIN_EPSILON):
-    return False
-  return True
+  epsilon = validation.real_number(epsilon)
+  return epsilon is not None and epsilon >= constants.FUSED_MIN_EPSILON
 
 
 def per_channel(value, ndims, channel_axis, channels):
