@@ -109,6 +109,11 @@ def _constant(value, dtype, shape):
   return tf.constant(value, dtype, shape=shape)
 
 
+def _value(read, variable):
+  """`read` if the variable was read already, else a read made here."""
+  return read if read is not None else tf.convert_to_tensor(variable)
+
+
 def _compose(scale, offset, then_scale, then_offset):
   """`x * scale + offset` followed by `* then_scale + then_offset`."""
   if then_scale is not None:
@@ -207,20 +212,31 @@ class _CoreLayerCall(object):
     """Renorm's training formulas, kept out of XLA (see `_outside_xla`)."""
     v = self.v
     parameters = [p for p in (v.gamma, v.beta) if p is not None]
-    sources = [inputs] + parameters + list(adjustment or ())
+    moving = ()
+    if training_value is None:
+      # A fed `is_training` can pick the moving statistics, so the output
+      # depends on them and TF 1.15 gave them gradients: they are sources.
+      moving = (tf.convert_to_tensor(v.moving_mean),
+                tf.convert_to_tensor(v.moving_variance))
+    sources = [inputs] + parameters + list(moving) + list(adjustment or ())
 
     def build(inputs, *rest):
       rest = list(rest)
       gamma = rest.pop(0) if v.gamma is not None else None
       beta = rest.pop(0) if v.beta is not None else None
+      statistics = (rest.pop(0), rest.pop(0)) if moving else None
       return self._formulas(inputs, gamma, beta, tuple(rest) or None,
-                            training_value, wants_updates)
+                            training_value, wants_updates, statistics)
 
     return _outside_xla.outside_xla(build, sources)
 
   def _formulas(self, inputs, gamma, beta, adjustment, training_value,
-                wants_updates):
-    """TF 1.15's moments and normalization formulas, renorm's included."""
+                wants_updates, moving=None):
+    """TF 1.15's moments and normalization formulas, renorm's included.
+
+    `moving` is the moving mean and variance as read already, or None to
+    read them here.
+    """
     args, v = self.args, self.v
     scale, offset = self._broadcast(gamma), self._broadcast(beta)
     updates = []
@@ -232,10 +248,11 @@ class _CoreLayerCall(object):
       mean, variance = distribute.moments(tf.cast(inputs, self.param_dtype),
                                           self.reduction_axes)
       batch_mean, batch_variance = mean, variance
+      read_mean, read_variance = moving or (None, None)
       mean = self.cond(lambda: batch_mean,
-                       lambda: tf.convert_to_tensor(v.moving_mean))
+                       lambda: _value(read_mean, v.moving_mean))
       variance = self.cond(lambda: batch_variance,
-                           lambda: tf.convert_to_tensor(v.moving_variance))
+                           lambda: _value(read_variance, v.moving_variance))
       new_mean, new_variance = mean, variance
       if args.renorm:
         r, d, new_mean, new_variance = self._renorm_correction(

@@ -152,3 +152,49 @@ def test_other_layers_still_cluster(kwargs):
     tf.compat.v1.gradients(tf.reduce_sum(y * y), [x])
   marked = [op.name for op in graph.get_operations() if _refuses_xla(op)]
   assert marked == []
+
+
+def _gradients_in_inference(layer):
+  rng = np.random.RandomState(1)
+  data = rng.randn(*_SHAPE)
+  mean, variance = rng.randn(_SHAPE[-1]), rng.uniform(0.5, 2.0, _SHAPE[-1])
+  graph = tf.Graph()
+  with graph.as_default():
+    x = tf.compat.v1.placeholder(tf.float32, _SHAPE)
+    feed = {x: data}
+    if layer:
+      training = tf.compat.v1.placeholder(tf.bool, [])
+      feed[training] = False
+      y = batch_norm(x, scale=True, renorm=True, is_training=training,
+                     param_initializers={
+                         'moving_mean': tf.compat.v1.constant_initializer(mean),
+                         'moving_variance': tf.compat.v1.constant_initializer(
+                             variance)})
+      variables = tf.compat.v1.global_variables()[:4]
+      assert [v.op.name.split('/')[-1] for v in variables] == [
+          'gamma', 'beta', 'moving_mean', 'moving_variance']
+    else:
+      # The inference formula written out, as TF 1.15's moments path built it.
+      variables = [tf.compat.v1.Variable(value, dtype=tf.float32)
+                   for value in (np.ones(_SHAPE[-1]), np.zeros(_SHAPE[-1]),
+                                 mean, variance)]
+      gamma, beta, moving_mean, moving_variance = variables
+      y = tf.nn.batch_normalization(x, moving_mean, moving_variance, beta,
+                                    gamma, 0.001)
+    grads = tf.compat.v1.gradients(tf.reduce_sum(y * y * y),
+                                   [x] + variables)
+    assert None not in grads
+    with tf.compat.v1.Session(graph=graph) as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      return sess.run(grads, feed)
+
+
+def test_a_fed_is_training_keeps_the_moving_statistics_gradients():
+  # Fed False, the renorm layer normalizes by its moving statistics; TF 1.15
+  # differentiated through them there, the moving statistics included.
+  expected = _gradients_in_inference(layer=False)
+  actual = _gradients_in_inference(layer=True)
+  names = ['x', 'gamma', 'beta', 'moving_mean', 'moving_variance']
+  for name, want, got in zip(names, expected, actual):
+    assert np.max(np.abs(want)) > 0, name
+    np.testing.assert_array_equal(got, want, err_msg=name)
