@@ -18,6 +18,8 @@ import contextlib
 
 import tensorflow as tf
 
+from contrib_bn import _outside_xla
+
 _HALF_DTYPES = (tf.float16, tf.bfloat16)
 _ADD_GRADIENT = 'ContribBnHalfPrecisionAddV2'
 _MUL_GRADIENT = 'ContribBnHalfPrecisionMul'
@@ -34,19 +36,15 @@ def _reduce_to(grad, like):
   return tf.reshape(tf.reduce_sum(grad, axes), tf.shape(like))
 
 
-def _outside_xla():
-  return tf.xla.experimental.jit_scope(compile_ops=False)
-
-
 def _add_gradient(op, grad):
   x, y = op.inputs
-  with _outside_xla():
+  with _outside_xla.scope():
     return _reduce_to(grad, x), _reduce_to(grad, y)
 
 
 def _mul_gradient(op, grad):
   x, y = op.inputs
-  with _outside_xla():
+  with _outside_xla.scope():
     return _reduce_to(grad * y, x), _reduce_to(x * grad, y)
 
 

@@ -23,7 +23,8 @@ import tensorflow as tf
 _GRADIENT = 'ContribBnOutsideXla'
 
 
-def _scope():
+def scope():
+  """An XLA scope that refuses compilation of the ops built inside it."""
   return tf.xla.experimental.jit_scope(compile_ops=False)
 
 
@@ -31,7 +32,7 @@ def _gradient(op, *grads):
   # Input 0 is `fn`'s output, the others its sources; only output 0 is used,
   # so only its gradient counts.
   output, sources = op.inputs[0], list(op.inputs[1:])
-  with _scope():
+  with scope():
     source_grads = tf.compat.v1.gradients(output, sources, grad_ys=grads[0])
   return [None] + source_grads
 
@@ -61,11 +62,9 @@ def outside_xla(fn, sources):
     `(output, extra)`, with `output` carrying `fn`'s gradients.
   """
   sources = [tf.convert_to_tensor(source) for source in sources]
-  with _scope():
+  with scope():
     output, extra = fn(*sources)
     graph = tf.compat.v1.get_default_graph()
     with graph.gradient_override_map({'IdentityN': _GRADIENT}):
       tied = tf.identity_n([output] + sources)
-  result = tied[0]
-  result.set_shape(output.get_shape())
-  return result, extra
+  return tied[0], extra

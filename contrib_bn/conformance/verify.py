@@ -15,6 +15,7 @@ import re
 import tensorflow as tf
 
 from contrib_bn import _dispatch
+from contrib_bn import _outside_xla
 from contrib_bn import layer
 from contrib_bn.conformance import compare
 from contrib_bn.conformance import goldens
@@ -88,18 +89,6 @@ def _verify_error(golden, path):
           expected['type'], expected['message'])])
 
 
-def _loss_outside_xla():
-  """Where the harness's loss is built under XLA: out of its clusters.
-
-  The loss is the harness's sum, not the layer's, and it cancels: the step-1
-  loss of tiny_epsilon_fused_zd is 0.71, the difference of two sums near 45,
-  compared on the absolute scale of 1 that values below 1 get. XLA's order
-  of summation alone moved it by 1.5e-5, four float32 ulps of those sums,
-  against 1e-5 allowed, while the layer's outputs and gradients matched.
-  """
-  return tf.xla.experimental.jit_scope(compile_ops=False)
-
-
 def verify_case(golden, xla=False):
   """Verifies one golden case (under XLA auto-clustering if `xla`)."""
   case = golden.case
@@ -111,8 +100,13 @@ def verify_case(golden, xla=False):
   comparison = compare.Comparison(compare.tolerance_for(case['dtype']))
   data, target = golden.arrays['input'], golden.arrays['target']
   try:
+    # Under XLA the harness's loss, not the layer's, stays out of XLA: it
+    # cancels (tiny_epsilon_fused_zd's step-1 loss is 0.71, the difference of
+    # two sums near 45, on the absolute scale of 1 that values below 1 get),
+    # and XLA's order of summation alone moved it by 1.5e-5, four float32
+    # ulps of those sums, against 1e-5 allowed, while the layer matched.
     built = harness.build(tf, layer.batch_norm, case,
-                          loss_scope=_loss_outside_xla if xla else None)
+                          loss_scope=_outside_xla.scope if xla else None)
     ours = harness.run(tf, built, data, target, xla=xla)
     structure = harness.structure(tf, built, case)
   except Exception as e:  # pylint: disable=broad-except
