@@ -155,10 +155,15 @@ def non_negative(variance):
   squares and its kernel ran without XLA, so they never went negative; a
   negative batch variance would drag the moving variance below zero and make
   inference NaN. Clamping changes nothing whenever the variance is valid, and
-  passes NaN through. `relu` is one op where `maximum` would add a constant
-  per layer to the graph.
+  passes NaN through.
+
+  The clamp is a `Maximum` against zero, never a `Relu`: with oneDNN on,
+  Grappler's remapper fuses a `Relu` that reads any output of a
+  `FusedBatchNorm*` op into the kernel as its activation on `y`, so a Relu
+  on the variance silently returned the normalized input instead (see
+  `tests/test_remapper_patterns.py`, and the README's known TensorFlow bugs).
   """
-  return tf.nn.relu(variance)
+  return tf.maximum(variance, tf.constant(0.0, variance.dtype.base_dtype))
 
 
 def _biased_variance(variance, view):
