@@ -10,6 +10,7 @@ import functools
 
 import tensorflow as tf
 
+from contrib_bn import _forced_updates
 from contrib_bn import _fused_statistics
 from contrib_bn import _half_precision
 from contrib_bn import _tf1_errors
@@ -92,10 +93,13 @@ def _kernel_outputs(inputs, channel_axis, args, v, training_value):
       v.moving_mean, v.moving_variance, mean, variance, args.decay,
       args.zero_debias_moving_mean, model=True)
   if args.updates_collections is None:
+    # TF 1.15 forced the updates around the batch statistics here, not
+    # around the output: a gradient fetched alone ran them too.
     def forced():
       with tf.control_dependencies(updates()):
-        with normalizer.name_scope():
-          return tf.identity(outputs)
+        statistics = [tf.identity(mean), tf.identity(variance)]
+      with normalizer.name_scope():
+        return _forced_updates.tie(outputs, statistics)
     return graph_utils.smart_cond(args.is_training, forced, inference)
   _collect_updates(args, v, updates)
   with normalizer.name_scope():

@@ -6,6 +6,15 @@ DATA_FORMATS = (DATA_FORMAT_NCHW, DATA_FORMAT_NHWC)
 
 DEFAULT_SCOPE = 'BatchNorm'
 
+# The TensorFlow release every golden corpus is recorded from.
+TF1_VERSION = '1.15.5'
+
+# Exit codes of the command-line tools: success, a check that failed, and
+# arguments that could not be used.
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
 # TF 1.15's `nn.fused_batch_norm` silently raised any smaller epsilon to this
 # floor (a cuDNN requirement); TF 2.x passes epsilon through unchanged.
 FUSED_MIN_EPSILON = 1.001e-5
