@@ -11,6 +11,7 @@ exception type and message.
 """
 
 import re
+import traceback
 
 import tensorflow as tf
 
@@ -21,6 +22,38 @@ from contrib_bn.conformance import compare
 from contrib_bn.conformance import goldens
 from contrib_bn.conformance import harness
 from contrib_bn.conformance import xla_flags
+
+
+# Set by `verify --verbose`: a case that raised reports its whole message and
+# traceback, not one line.
+VERBOSE = False
+
+
+_TRACE_LINE = re.compile(
+    r'^(Graph execution error:|Detected at node |Node: |File "|\[\[)')
+
+
+def one_line(error):
+  """`Type at node NAME: first line of the message` for an exception.
+
+  A TensorFlow run error's text carries the graph's construction trace, tens
+  of lines per case; the type, the failing node and the message's first line
+  say what failed. `--verbose` gives the rest.
+  """
+  message = getattr(error, 'message', None) or str(error)
+  lines = [line.strip() for line in message.splitlines() if line.strip()]
+  # TF 2 opens a run error with its construction trace; the error is the
+  # first line that is none of it.
+  said = [line for line in lines if not _TRACE_LINE.match(line)]
+  first = (said or lines or [''])[0]
+  op = getattr(error, 'op', None)
+  node = getattr(op, 'name', None)
+  where = ' at node %s' % node if node else ''
+  summary = '%s%s: %s' % (type(error).__name__, where, first)
+  if VERBOSE:
+    summary += '\n' + ''.join(traceback.format_exception(
+        type(error), error, error.__traceback__))
+  return summary
 
 
 class CaseResult(object):
@@ -110,8 +143,7 @@ def verify_case(golden, xla=False):
     ours = harness.run(tf, built, data, target, xla=xla)
     structure = harness.structure(tf, built, case)
   except Exception as e:  # pylint: disable=broad-except
-    return CaseResult(golden.id, path, problems=[
-        'failed: %s: %s' % (type(e).__name__, e)])
+    return CaseResult(golden.id, path, problems=['failed: ' + one_line(e)])
   comparison.structure(golden.record['structure'], structure)
   comparison.arrays(golden.arrays, ours)
   note = 'derived NHWC golden' if golden.derived else ''
@@ -119,7 +151,13 @@ def verify_case(golden, xla=False):
   if prefix is None:
     comparison.problem('TF1 checkpoint missing; ' + goldens.REGENERATE_HINT)
   else:
-    restored = restore_and_infer(golden, prefix, xla)
+    try:
+      restored = restore_and_infer(golden, prefix, xla)
+    except Exception as e:  # pylint: disable=broad-except
+      comparison.problem('restoring the TF1 checkpoint failed: ' +
+                         one_line(e))
+      return CaseResult(golden.id, path, comparison, note=note,
+                        dtype=case['dtype'])
     keys = sorted(k for k in golden.arrays if k.startswith('inference/'))
     comparison.arrays(golden.arrays, dict(zip(keys, restored)), keys)
   return CaseResult(golden.id, path, comparison, note=note,
@@ -151,7 +189,8 @@ def report(result, out=print):
   out('%-44s %-12s %-10s %s' % (result.case_id, result.path,
                                 _format_diff(result), status))
   for problem in result.problems[:5]:
-    out('    ' + problem)
+    for line in problem.splitlines():
+      out('    ' + line)
 
 
 XLA_CPU_FLAG = xla_flags.XLA_CPU_FLAG

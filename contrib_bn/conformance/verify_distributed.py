@@ -136,7 +136,7 @@ def verify_case(golden, scratch_dir):
         os.path.join(scratch_dir, golden.id))
   except Exception as e:  # pylint: disable=broad-except
     return verify.CaseResult(golden.id, path, problems=[
-        'failed: %s: %s' % (type(e).__name__, e)])
+        'failed: ' + verify.one_line(e)])
   comparison.structure(golden.record['structure'], structure)
   keys = [k for k in arrays if k not in _INPUTS and k != 'inference/global']
   comparison.arrays(arrays, ours, keys)
