@@ -10,6 +10,11 @@
 #   5. tf_slim's shipped net tests after contrib_bn.install()
 #      (scripts/run_slim_net_tests.py, its default selection; `--all` runs
 #      every shipped net test).
+# The TF 2 suites (3 to 5) run twice: with oneDNN off and forced on
+# (TF_ENABLE_ONEDNN_OPTS=0 and =1). oneDNN changes the graph TensorFlow runs
+# (Grappler's remapper fuses other patterns), and TensorFlow turns it on by
+# default only on some processors, so one setting alone would test whichever
+# the machine happens to have. Each suite's name says its setting.
 # Every suite runs even when an earlier one fails; the script ends with one
 # line per suite and exits non-zero if any failed. A failure to set up the
 # environments stops it at once.
@@ -88,27 +93,39 @@ run_suite "record distributed (TF 1.15.5)" 'cases|recorded|determinism' \
   "$tf1/bin/python" "$root/scripts/record_distributed.py" \
   --out "$fresh/distributed" --check_determinism
 
+run_suite "record fetch patterns (TF 1.15.5)" 'recorded|differ' \
+  "$tf1/bin/python" "$root/scripts/record_fetches.py" \
+  --out "$fresh/fetches" --check_determinism
+
 run_suite "compat_tests (TF 1.15.5)" "$pytest_counts" \
   env -C "$root" CONTRIB_BN_FRESH_CORPUS="$fresh" \
   CONTRIB_BN_FRESH_DISTRIBUTED="$fresh/distributed" \
+  CONTRIB_BN_FRESH_FETCHES="$fresh/fetches" \
   "$tf1/bin/python" -m pytest compat_tests -q -p no:cacheprovider
 
-run_suite "verify (TF $tf2_version)" 'cases match' \
-  env -C "$root" "$tf2/bin/python" -m contrib_bn verify --goldens "$fresh" \
-  --distributed-goldens "$fresh/distributed"
+for onednn in 0 1; do
+  setting="oneDNN $([ "$onednn" = 1 ] && echo on || echo off)"
+  run_suite "verify (TF $tf2_version, $setting)" 'cases match in total' \
+    env -C "$root" TF_ENABLE_ONEDNN_OPTS="$onednn" \
+    "$tf2/bin/python" -m contrib_bn verify --goldens "$fresh" \
+    --distributed-goldens "$fresh/distributed" \
+    --fetch-goldens "$fresh/fetches"
 
-run_suite "tests (TF $tf2_version)" "$pytest_counts" \
-  env -C "$root" CONTRIB_BN_TF1_PYTHON="$tf1/bin/python" \
-  "$tf2/bin/python" -m pytest tests -q -p no:cacheprovider
+  run_suite "tests (TF $tf2_version, $setting)" "$pytest_counts" \
+    env -C "$root" TF_ENABLE_ONEDNN_OPTS="$onednn" \
+    CONTRIB_BN_TF1_PYTHON="$tf1/bin/python" \
+    "$tf2/bin/python" -m pytest tests -q -p no:cacheprovider
 
-run_suite "tf_slim net tests (TF $tf2_version)" "$pytest_counts" \
-  env -C "$root" "$tf2/bin/python" scripts/run_slim_net_tests.py
+  run_suite "tf_slim net tests (TF $tf2_version, $setting)" "$pytest_counts" \
+    env -C "$root" TF_ENABLE_ONEDNN_OPTS="$onednn" \
+    "$tf2/bin/python" scripts/run_slim_net_tests.py
+done
 
 echo "== summary"
 passed=0
 failed_tests=0
 for i in "${!names[@]}"; do
-  printf '%-36s %s\n' "${names[$i]}" "${results[$i]}"
+  printf '%-48s %s\n' "${names[$i]}" "${results[$i]}"
   n="$(grep -oE '[0-9]+ passed' <<<"${results[$i]}" | awk '{s += $1} END {print s + 0}')"
   passed=$((passed + n))
   n="$(grep -oE '[0-9]+ (failed|errors?)' <<<"${results[$i]}" | awk '{s += $1} END {print s + 0}')"

@@ -10,10 +10,13 @@ import os
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from contrib_bn import checkpoint
 from contrib_bn import cli
+from contrib_bn.conformance import environment
 from contrib_bn.conformance import goldens
+from contrib_bn.conformance import verify
 from contrib_bn.tools import inspect_checkpoint
 from contrib_bn.tools import keras_export
 from era_checkpoints import build_graph
@@ -70,6 +73,62 @@ def test_verify_command_reports_and_fails_on_mismatch(tmp_path, capsys,
   np.savez(str(path), **arrays)
   assert cli.main(['verify', '--goldens', str(tmp_path)]) == 1
   assert '0/1 golden cases match TF 1.15.5' in capsys.readouterr().out
+
+
+def test_verify_header_names_what_ran(tmp_path, capsys, copy_golden):
+  case_id = 'default_r3_nhwc'
+  copy_golden(tmp_path, case_id)
+  (tmp_path / 'manifest.json').write_text('{"cases": ["%s"]}' % case_id)
+  code, out, _ = _cli(capsys, ['verify', '--goldens', str(tmp_path)])
+  assert code == 0
+  header = out.splitlines()[0]
+  for part in ('TensorFlow ', 'Python ', 'oneDNN ', 'TF_ENABLE_ONEDNN_OPTS=',
+               'XLA off', 'CPU '):
+    assert part in header, header
+  expected = 'on' if environment.onednn_enabled() else 'off'
+  assert 'oneDNN %s ' % expected in header
+
+
+def test_verify_json_carries_the_environment_and_every_case(
+    tmp_path, capsys, copy_golden):
+  case_id = 'default_r3_nhwc'
+  copy_golden(tmp_path, case_id)
+  (tmp_path / 'manifest.json').write_text('{"cases": ["%s"]}' % case_id)
+  code, out, err = _cli(capsys, ['verify', '--goldens', str(tmp_path),
+                                 '--json'])
+  assert code == 0
+  report = json.loads(out)
+  assert report['environment']['tensorflow'] == tf.__version__
+  assert isinstance(report['environment']['onednn'], bool)
+  assert isinstance(report['environment']['cpu_features'], list)
+  assert (report['matched'], report['total']) == (1, 1)
+  assert report['cases'][0]['id'] == case_id and report['cases'][0]['ok']
+  assert case_id in err  # the per-case lines are progress on stderr
+
+
+def _failing_run_error():
+  graph = tf.Graph()
+  with graph.as_default():
+    variable = tf.compat.v1.Variable([0.0, 0.0, 0.0], name='moving')
+    value = tf.compat.v1.placeholder(tf.float32, None)
+    update = tf.compat.v1.assign_sub(variable, value, name='update')
+    with tf.compat.v1.Session(graph=graph) as sess:
+      sess.run(variable.initializer)
+      try:
+        sess.run(update, {value: np.ones([4, 3])})
+      except tf.errors.OpError as e:
+        return e
+  raise AssertionError('the update ran')
+
+
+def test_a_failing_case_reports_one_line_and_verbose_the_trace(monkeypatch):
+  error = _failing_run_error()
+  line = verify.one_line(error)
+  assert '\n' not in line
+  assert line.startswith('InvalidArgumentError at node AssignSubVariableOp: '
+                         'Cannot update variable with shape [3]'), line
+  monkeypatch.setattr(verify, 'VERBOSE', True)
+  assert len(verify.one_line(error).splitlines()) > 5
 
 
 def cli_graph():
