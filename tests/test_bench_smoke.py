@@ -111,18 +111,21 @@ def test_every_table_row_has_finite_positive_figures(smoke):
   assert '## Configuration table' in (out_dir / 'results.md').read_text()
 
 
-def test_readme_block_is_replaced_between_the_markers():
+@pytest.mark.parametrize('onednn', ['off', 'on'])
+def test_readme_block_is_replaced_between_the_markers(onednn):
   bench = _bench_module()
-  text = 'a\n%s\nold table\n%s\nb\n' % (bench.README_START,
-                                          bench.README_END)
-  replaced = bench.replace_readme_block(text, 'new table\n')
-  assert replaced == 'a\n%s\nnew table\n%s\nb\n' % (bench.README_START,
-                                                       bench.README_END)
+  start, end = bench.readme_markers(onednn)
+  other = bench.readme_markers('on' if onednn == 'off' else 'off')
+  text = 'a\n%s\nold table\n%s\n%s\nother\n%s\nb\n' % (
+      start, end, other[0], other[1])
+  replaced = bench.replace_readme_block(text, 'new table\n', onednn)
+  assert replaced == 'a\n%s\nnew table\n%s\n%s\nother\n%s\nb\n' % (
+      start, end, other[0], other[1])
   with pytest.raises(ValueError):
-    bench.replace_readme_block('no markers', 'new table\n')
+    bench.replace_readme_block('no markers', 'new table\n', onednn)
   with open(os.path.join(_ROOT, 'README.md')) as f:
     readme = f.read()
-  assert readme.index(bench.README_START) < readme.index(bench.README_END)
+  assert readme.index(start) < readme.index(end)
 
 
 def test_readme_block_holds_every_figure_of_the_run(smoke):
@@ -137,8 +140,10 @@ def test_readme_block_holds_every_figure_of_the_run(smoke):
     assert '| %s | %s |' % (bench._shape_label(row), row['path']) in block
   assert 'Graph construction (core path)' in block
   assert 'Peak memory of a training step against the floor' in block
-  assert bench.README_CHART_LINE in block
-  assert bench.README_STEP_CHART_LINE in block
+  onednn = 'on' if results['meta']['onednn'] else 'off'
+  assert 'with oneDNN %s' % onednn in block
+  for line in bench.chart_lines(onednn):
+    assert line in block
 
 
 def test_every_graph_row_has_finite_positive_figures(smoke):

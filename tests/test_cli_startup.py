@@ -33,7 +33,10 @@ def test_cli_output_starts_with_contrib_bn_lines():
   assert result.returncode == 0, result.stderr[-3000:]
   found = [m for m in _TF_STARTUP_MARKERS if m in result.stderr]
   assert not found, result.stderr[-3000:]
-  assert result.stdout.splitlines()[0].startswith('case'), result.stdout
+  # verify's own header, naming what it checks, then its table.
+  lines = result.stdout.splitlines()
+  assert lines[0].startswith('TensorFlow '), result.stdout
+  assert lines[1].startswith('case'), result.stdout
 
 
 @pytest.mark.parametrize('log_level', ['0'])
