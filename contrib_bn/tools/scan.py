@@ -112,7 +112,7 @@ _LEGACY_PREFIXES = (
 
 DYNAMIC = '<dynamic>'
 
-# contrib_bn.constants path ids -> the words README.md uses.
+# contrib_bn.constants path ids -> the words the docs use.
 _PATH_LABELS = {'fused': 'fused kernel', 'core': 'core layer',
                 'moments': 'moments'}
 
