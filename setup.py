@@ -36,6 +36,7 @@ setuptools.setup(
         'test': ['pytest', 'hypothesis', 'absl-py', 'tf-slim==1.1.0',
                  'matplotlib'],
         'bench': ['absl-py', 'matplotlib'],
+        'docs': ['mkdocs'],
     },
     entry_points={'console_scripts': ['contrib-bn=contrib_bn.cli:main']},
     classifiers=[

@@ -7,7 +7,7 @@ TF1 models and checkpoints run on current TensorFlow.
 The public names below are resolved on first use (PEP 562), so importing a
 submodule that needs no TensorFlow 2, such as `contrib_bn.conformance.cases`
 from the TF 1.15 recorders, runs nothing else of the package. How the code is
-organised: README.md, "How the code is organised".
+organised: docs/development.md.
 """
 
 import importlib
@@ -25,6 +25,7 @@ _PUBLIC = {
     'current_arg_scope': ('contrib_bn.compat.arg_scope', 'current_arg_scope'),
     'export': ('contrib_bn.tools.export', None),
     'has_arg_scope': ('contrib_bn.compat.arg_scope', 'has_arg_scope'),
+    'inference_mode': ('contrib_bn._inference_mode', 'inference_mode'),
     'install': ('contrib_bn.compat.install', 'install'),
     'keras_export': ('contrib_bn.keras_export', None),
     'select_path': ('contrib_bn._dispatch', 'select_path'),

@@ -161,7 +161,8 @@ def non_negative(variance):
   Grappler's remapper fuses a `Relu` that reads any output of a
   `FusedBatchNorm*` op into the kernel as its activation on `y`, so a Relu
   on the variance silently returned the normalized input instead (see
-  `tests/test_remapper_patterns.py`, and the README's known TensorFlow bugs).
+  `tests/test_remapper_patterns.py`, and docs/parity.md, known TensorFlow
+  bugs).
   """
   return tf.maximum(variance, tf.constant(0.0, variance.dtype.base_dtype))
 

@@ -1,6 +1,6 @@
 """Records the golden corpus from the real `tf.contrib.layers.batch_norm`.
 
-Run with Python 3.7 and TensorFlow 1.15.5 (see README.md, "Recording goldens"):
+Run with Python 3.7 and TensorFlow 1.15.5 (see docs/development.md, "Recording goldens"):
 
   python scripts/record_goldens.py [--out DIR] [--filter REGEX] [--check_determinism]
 

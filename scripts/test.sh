@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Runs every test suite of contrib_bn:
-#   1. records a fresh golden corpus with TensorFlow 1.15.5 (Python 3.7), twice,
+#   1. builds the docs site strictly (a broken link or anchor fails it);
+#   2. records fresh golden corpora with TensorFlow 1.15.5 (Python 3.7): the
+#      single-device, distributed and fetch-pattern ones, each twice,
 #      requiring bit-identical results;
-#   2. compat_tests/ under TensorFlow 1.15.5: the behaviour tests hold for the
-#      real tf.contrib.layers.batch_norm, and the fresh corpus equals the
-#      committed one;
-#   3. tests/ under TensorFlow 2.x with contrib_bn installed from this tree;
-#   4. `python -m contrib_bn verify` against the fresh corpus;
-#   5. tf_slim's shipped net tests after contrib_bn.install()
+#   3. compat_tests/ under TensorFlow 1.15.5: the behaviour tests hold for the
+#      real tf.contrib.layers.batch_norm, and the fresh corpora equal the
+#      committed ones;
+#   4. `python -m contrib_bn verify` against the fresh corpora;
+#   5. tests/ under TensorFlow 2.x with contrib_bn installed from this tree;
+#   6. tf_slim's shipped net tests after contrib_bn.install()
 #      (scripts/run_slim_net_tests.py, its default selection; `--all` runs
 #      every shipped net test).
-# The TF 2 suites (3 to 5) run twice: with oneDNN off and forced on
+# The TF 2 suites (4 to 6) run twice: with oneDNN off and forced on
 # (TF_ENABLE_ONEDNN_OPTS=0 and =1). oneDNN changes the graph TensorFlow runs
 # (Grappler's remapper fuses other patterns), and TensorFlow turns it on by
 # default only on some processors, so one setting alone would test whichever
@@ -50,7 +52,7 @@ if [ ! -x "$tf2/bin/python" ]; then
   "$py3" -m venv "$tf2"
 fi
 "$tf2/bin/pip" install -q --disable-pip-version-check --upgrade pip
-"$tf2/bin/pip" install -q --disable-pip-version-check "$tf_spec" "$root[test]"
+"$tf2/bin/pip" install -q --disable-pip-version-check "$tf_spec" "$root[test,docs]"
 
 set +e
 
@@ -84,6 +86,9 @@ run_suite() {
 }
 
 pytest_counts='[0-9]+ (passed|failed|error|errors|skipped|xfailed|xpassed)'
+
+run_suite "docs site (mkdocs build --strict)" 'Documentation built|Aborted' \
+  env -C "$root" "$tf2/bin/python" -m mkdocs build --strict --site-dir "$logs/site"
 
 run_suite "record corpus (TF 1.15.5)" 'cases|recorded|determinism' \
   "$tf1/bin/python" "$root/scripts/record_goldens.py" --out "$fresh" \

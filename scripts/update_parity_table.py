@@ -1,4 +1,7 @@
-"""Regenerates README.md's parity table from `python -m contrib_bn verify`.
+"""Regenerates the parity table from `python -m contrib_bn verify`.
+
+The table stands in README.md and on the docs site's parity page; both are
+rewritten from one run.
 
   python scripts/update_parity_table.py
 """
@@ -12,19 +15,21 @@ sys.path.insert(0, _ROOT)  # the tree's contrib_bn, installed or not
 from contrib_bn.conformance import parity  # pylint: disable=g-import-not-at-top
 from contrib_bn.conformance import verify  # pylint: disable=g-import-not-at-top
 
-README = os.path.join(_ROOT, 'README.md')
+PAGES = (os.path.join(_ROOT, 'README.md'),
+         os.path.join(_ROOT, 'docs', 'parity.md'))
 
 
 def main():
   results = verify.run(out=lambda line: None)
-  with open(README) as f:
-    text = f.read()
-  # Written beside README.md and renamed over it, so an interrupted run
-  # leaves the old README whole.
-  partial = README + '.partial'
-  with open(partial, 'w') as f:
-    f.write(parity.replace_in(text, parity.table(results)))
-  os.replace(partial, README)
+  for page in PAGES:
+    with open(page) as f:
+      text = f.read()
+    # Written beside the page and renamed over it, so an interrupted run
+    # leaves the old page whole.
+    partial = page + '.partial'
+    with open(partial, 'w') as f:
+      f.write(parity.replace_in(text, parity.table(results)))
+    os.replace(partial, page)
   print(parity.table(results))
   return 0 if all(r.ok for r in results) else 1
 

@@ -61,10 +61,15 @@ def main(argv=None):
         env = report['environment']
         ok = report['matched'] == report['total'] and report['total'] > 0
         failed += 0 if ok else 1
+        mismatched = [c for c in report['cases'] if not c['ok']]
         row = {'python': python, 'setting': setting,
                'tensorflow': env['tensorflow'], 'onednn': env['onednn'],
                'matched': report['matched'], 'total': report['total'],
-               'max_abs_diff': report['max_abs_diff'], 'seconds': seconds}
+               'max_abs_diff': report['max_abs_diff'], 'seconds': seconds,
+               'mismatched': mismatched}
+        for case in mismatched:
+          sys.stderr.write('  %s: %s\n' % (case['id'],
+                                          '; '.join(case['problems'][:3])))
         print('| %s | %s (%s) | %d/%d | %.2g | %.0f |' % (
             env['tensorflow'], 'on' if env['onednn'] else 'off', setting,
             report['matched'], report['total'], report['max_abs_diff'] or 0,

@@ -29,3 +29,39 @@ def copy_golden():
                   str(directory / 'checkpoints'))
 
   return copy
+
+
+# Test tiers (docs/development.md says which to run when). Modules are marked
+# here, in one place, rather than test by test:
+#   slow        a module that takes over about ten seconds on a 2-core
+#               machine: it runs the whole corpus, builds full-size nets,
+#               thousand-layer graphs or the benchmark, or starts processes;
+#   subprocess  starts Python processes (fresh TensorFlow imports);
+#   tf1         needs the TF 1.15.5 interpreter (CONTRIB_BN_TF1_PYTHON).
+# `pytest -m "not slow"` is the fast tier; scripts/test.sh runs everything.
+SLOW_MODULES = frozenset([
+    'test_bench_smoke', 'test_checkpoint_eras', 'test_cli_startup',
+    'test_cluster', 'test_export', 'test_goldens', 'test_install',
+    'test_migration', 'test_properties', 'test_regress', 'test_release',
+    'test_scale', 'test_slim_compat', 'test_slim_nets',
+    'test_tf1_batchnorm_suite', 'test_xla', 'test_distributed_goldens',
+    'test_keras_export',
+])
+SUBPROCESS_MODULES = frozenset([
+    'test_bench_smoke', 'test_cli_startup', 'test_contrib_layers_names',
+    'test_export', 'test_install', 'test_migration', 'test_regress',
+    'test_release', 'test_remapper_patterns', 'test_scan', 'test_slim_compat',
+    'test_slim_nets', 'test_tf1_batchnorm_suite', 'test_xla',
+])
+TF1_MODULES = frozenset(['test_bench_smoke', 'test_regress', 'test_slim_nets'])
+
+
+def pytest_collection_modifyitems(config, items):
+  del config
+  for item in items:
+    module = item.module.__name__.rsplit('.', 1)[-1]
+    for marker, modules in (('slow', SLOW_MODULES),
+                            ('subprocess', SUBPROCESS_MODULES),
+                            ('tf1', TF1_MODULES)):
+      if module in modules:
+        item.add_marker(getattr(pytest.mark, marker))

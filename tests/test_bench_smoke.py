@@ -112,27 +112,27 @@ def test_every_table_row_has_finite_positive_figures(smoke):
 
 
 @pytest.mark.parametrize('onednn', ['off', 'on'])
-def test_readme_block_is_replaced_between_the_markers(onednn):
+def test_docs_block_is_replaced_between_the_markers(onednn):
   bench = _bench_module()
-  start, end = bench.readme_markers(onednn)
-  other = bench.readme_markers('on' if onednn == 'off' else 'off')
+  start, end = bench.docs_markers(onednn)
+  other = bench.docs_markers('on' if onednn == 'off' else 'off')
   text = 'a\n%s\nold table\n%s\n%s\nother\n%s\nb\n' % (
       start, end, other[0], other[1])
-  replaced = bench.replace_readme_block(text, 'new table\n', onednn)
+  replaced = bench.replace_docs_block(text, 'new table\n', onednn)
   assert replaced == 'a\n%s\nnew table\n%s\n%s\nother\n%s\nb\n' % (
       start, end, other[0], other[1])
   with pytest.raises(ValueError):
-    bench.replace_readme_block('no markers', 'new table\n', onednn)
-  with open(os.path.join(_ROOT, 'README.md')) as f:
-    readme = f.read()
-  assert readme.index(start) < readme.index(end)
+    bench.replace_docs_block('no markers', 'new table\n', onednn)
+  with open(bench.PERFORMANCE_PAGE) as f:
+    page = f.read()
+  assert page.index(start) < page.index(end)
 
 
-def test_readme_block_holds_every_figure_of_the_run(smoke):
+def test_docs_block_holds_every_figure_of_the_run(smoke):
   _, out_dir = smoke
   bench = _bench_module()
   results = json.loads((out_dir / 'results.json').read_text())
-  block = bench.readme_block(results, results['table'])
+  block = bench.docs_block(results, results['table'])
   for name in _TABLE_ROWS:
     assert '| %s |' % name in block, name
   assert len(results['step']) == len(_STEP_ROWS)

@@ -163,7 +163,7 @@ def test_contrib_bn_restore_refuses_variable_of_another_shape(case_id):
 @pytest.mark.xfail(strict=True, reason=(
     'TF 2.x resource variables take a checkpoint value of another shape '
     'without an error at Saver.restore; use contrib_bn.checkpoint.restore '
-    'or checkpoint.validate_checkpoint (README, deliberate differences)'))
+    'or checkpoint.validate_checkpoint (docs/parity.md, deliberate differences)'))
 def test_plain_saver_refuses_variable_of_another_shape():
   golden = _golden('default_r3_nhwc')
   built = harness.build(tf, batch_norm, _with_channels(golden.case, 3))

@@ -31,14 +31,15 @@ def test_golden_case(results, case_id):
   assert result.ok, '\n'.join(result.problems)
 
 
-def test_readme_parity_table_is_current(results):
-  readme = os.path.join(os.path.dirname(os.path.dirname(
-      os.path.abspath(__file__))), 'README.md')
-  with open(readme) as f:
+@pytest.mark.parametrize('page', ['README.md', 'docs/parity.md'])
+def test_published_parity_table_is_current(results, page):
+  path = os.path.join(os.path.dirname(os.path.dirname(
+      os.path.abspath(__file__))), page)
+  with open(path) as f:
     published = parity.extract(f.read())
   generated = parity.table(list(results.values()))
   assert parity.counts_only(published) == parity.counts_only(generated), (
-      'README.md parity table is stale: run scripts/update_parity_table.py')
+      '%s parity table is stale: run scripts/update_parity_table.py' % page)
 
 
 def test_perturbed_golden_is_reported(tmp_path, copy_golden):

@@ -220,14 +220,13 @@ def test_recorder_refuses_other_tensorflow():
 
 
 def _readme_example():
-  with open(os.path.join(_ROOT, 'README.md')) as f:
-    text = f.read()
-  section = text[text.index('## Running tf_slim models'):]
+  with open(os.path.join(_ROOT, 'docs', 'tf_slim.md')) as f:
+    section = f.read()
   start = section.index('```python\n') + len('```python\n')
   return section[start:section.index('```', start)]
 
 
-def test_readme_example_restores_tf1_checkpoint():
+def test_docs_example_restores_tf1_checkpoint():
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', PYTHONPATH=_ROOT)
   result = subprocess.run(
       [sys.executable, '-c', _readme_example()], cwd=_ROOT, env=env,
