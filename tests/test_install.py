@@ -18,6 +18,7 @@ installer = importlib.import_module('contrib_bn.compat.install')
 # under the submodule's name.
 scoping = importlib.import_module('contrib_bn.compat.arg_scope')
 layer = importlib.import_module('contrib_bn.compat.scoped_layer')
+registry = importlib.import_module('contrib_bn.compat.layers_registry')
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -72,7 +73,7 @@ def test_all_access_paths_share_one_namespace():
 @pytest.mark.parametrize('path', [
     'rnn',
     'learn',
-    'layers.embed_sequence',
+    'layers.dense',
     'layers.batch_norm_v2',
     'framework.list_variables',
     'framework.arg_scoped_arguments',
@@ -126,12 +127,11 @@ def test_dunder_lookup_gets_plain_module_error():
     namespace.__wrapped__  # pylint: disable=pointless-statement
 
 
-_CONTRIB_LAYERS = [
-    'apply_regularization', 'batch_norm', 'l1_l2_regularizer',
-    'l1_regularizer', 'l2_regularizer', 'sum_regularizer',
-    'variance_scaling_initializer', 'xavier_initializer',
-    'xavier_initializer_conv2d',
-]
+# With tf_slim (the test extra), every TF 1.15 name that has a provider
+# (tests/test_contrib_layers_names.py walks them); contrib_bn's own always.
+_CONTRIB_LAYERS = sorted(
+    registry.provided_names() if importlib.util.find_spec('tf_slim') else
+    registry.provided_names(registry.CONTRIB_BN))
 # tf.contrib.slim is a member when tf_slim is installed (test extra).
 _CONTRIB_MEMBERS = ['framework', 'layers'] + (
     ['slim'] if importlib.util.find_spec('tf_slim') else [])
@@ -148,6 +148,11 @@ def test_namespaces_list_their_members(path, names):
     namespace = getattr(namespace, path)
   assert namespace.__all__ == names
   assert set(names) <= set(dir(namespace))
+  if path == 'layers':
+    assert {'apply_regularization', 'batch_norm', 'l1_l2_regularizer',
+            'l1_regularizer', 'l2_regularizer', 'sum_regularizer',
+            'variance_scaling_initializer', 'xavier_initializer',
+            'xavier_initializer_conv2d'} <= set(names)
 
 
 def test_install_is_idempotent():

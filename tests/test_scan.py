@@ -194,3 +194,30 @@ def test_help_explains():
   assert completed.returncode == 0
   assert 'never imports or runs' in completed.stdout
   assert 'Exit status' in completed.stdout
+
+
+def test_contrib_layers_names_get_installs_verdict():
+  # One registry decides what install() serves and what the scan reports:
+  # each public name of TF 1.15's tf.contrib.layers, in either spelling.
+  from contrib_bn.compat import layers_registry as registry  # pylint: disable=g-import-not-at-top
+  from contrib_bn.compat import replacements  # pylint: disable=g-import-not-at-top
+  provided = scan.provided_names()
+  table = scan.replacements()
+  for name in registry.PUBLIC_NAMES:
+    for prefix in ('tf.contrib.layers.',
+                   'tf.contrib.layers.python.layers.layers.'):
+      state, replacement = scan.status(scan.normalize(prefix + name),
+                                       provided, table)
+      if registry.provider(name) is not None:
+        assert (state, replacement) == ('provided', None), name
+      else:
+        assert state == 'missing', name
+        assert replacement == (
+            replacements.REPLACEMENTS['tf.contrib.layers.' + name]), name
+
+
+def test_fixture_layers_neighbours_are_provided(report):
+  names = _names(report)
+  for name in ('tf.contrib.layers.conv2d', 'tf.contrib.layers.flatten'):
+    assert names[name]['status'] == 'provided', name
+    assert name not in report['not_provided'], name

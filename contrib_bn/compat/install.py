@@ -11,14 +11,17 @@ runs against contrib_bn. The names provided are reachable from both
 `tensorflow` and `tensorflow.compat.v1`, and importable with
 `from tensorflow.contrib.layers import batch_norm` and the like:
 
-  tf.contrib.layers.batch_norm
-  tf.contrib.layers.xavier_initializer, xavier_initializer_conv2d,
-      variance_scaling_initializer, l1_regularizer, l2_regularizer,
-      l1_l2_regularizer, sum_regularizer, apply_regularization
-      (contrib_bn.compat.contrib_layers)
+  tf.contrib.layers: every public name of TF 1.15.5's, each from the
+      provider contrib_bn.compat.layers_registry names: batch_norm, the
+      initializers and regularizers (contrib_bn.compat.contrib_layers) from
+      contrib_bn; flatten, fully_connected, conv2d, layer_norm, ... from
+      tf_slim (without it, an ImportError saying `pip install tf-slim`); the
+      feature columns and other tf.contrib.learn helpers from nobody (an
+      error naming the TF 2 replacement)
   tf.contrib.framework.arg_scope, add_arg_scope, current_arg_scope
   the legacy module paths tensorflow.contrib.layers.python.layers (with
-      .layers, .initializers, .regularizers) and
+      .layers, .initializers, .regularizers, .normalization, .optimizers,
+      .rev_block_lib, .summaries) and
       tensorflow.contrib.framework.python.ops (with .arg_scope)
   tf.contrib.slim and tensorflow.contrib.slim.*: the PyPI package tf_slim,
       with its batch_norm replaced by contrib_bn's (contrib_bn.compat.slim);
@@ -54,45 +57,43 @@ __all__ = ['PROVIDED', 'install', 'uninstall']
 # batch_norm's tf.contrib neighbourhood and tf.contrib.slim. Kept together so
 # the block can move with this module.
 
-def _neighbourhood(batch_norm):
+def _neighbourhood(with_slim):
   """The modules and members added around batch_norm.
 
+  Args:
+    with_slim: Whether tf_slim imported, so its names can be served.
+
   Returns:
-    (layer members, framework members, {dotted module name: namespace} of
-    the legacy module paths).
+    (tf.contrib.layers members, {dotted module name: namespace} of the legacy
+    module paths).
   """
-  from contrib_bn.compat import contrib_layers  # pylint: disable=g-import-not-at-top
+  from contrib_bn.compat import layers_registry as registry  # pylint: disable=g-import-not-at-top
   # By module name: the package re-exports the function `arg_scope` under
   # the submodule's name.
   scoping = importlib.import_module('contrib_bn.compat.arg_scope')
-  initializers = {
-      name: getattr(contrib_layers, name)
-      for name in ('xavier_initializer', 'xavier_initializer_conv2d',
-                   'variance_scaling_initializer')
-  }
-  regularizers = {
-      name: getattr(contrib_layers, name)
-      for name in ('l1_regularizer', 'l2_regularizer', 'l1_l2_regularizer',
-                   'sum_regularizer', 'apply_regularization')
-  }
-  layer_members = dict(initializers, batch_norm=batch_norm, **regularizers)
+  servable = registry.provided_names(
+      None if with_slim else registry.CONTRIB_BN)
+  layer_members = {name: registry.resolve(name) for name in servable}
   scope_members = {name: getattr(scoping, name) for name in scoping.__all__}
   prefix = 'tensorflow.contrib.layers.python'
-  modules = {
-      prefix + '.layers.layers': _Namespace(prefix + '.layers.layers',
-                                            {'batch_norm': batch_norm}),
-      prefix + '.layers.initializers': _Namespace(
-          prefix + '.layers.initializers', initializers),
-      prefix + '.layers.regularizers': _Namespace(
-          prefix + '.layers.regularizers', regularizers),
-  }
+  modules = {}
+  submodules = {}
+  for home in _LEGACY_HOMES:
+    names = registry.contrib_layers_names.HOMES[home]
+    if home in layer_members:
+      # `summaries`: in TF 1.15 the public name is this very module.
+      submodule = layer_members[home]
+    elif home in registry.PUBLIC_NAMES:
+      continue  # Its name raises the registry's error instead.
+    else:
+      submodule = _Namespace(
+          prefix + '.layers.' + home,
+          {n: layer_members[n] for n in names if n in layer_members})
+    submodules[home] = modules[prefix + '.layers.' + home] = submodule
   # As in TF 1.15, the package re-exports its submodules' functions next to
   # the submodules themselves.
   modules[prefix + '.layers'] = _Namespace(
-      prefix + '.layers', dict(
-          layer_members, layers=modules[prefix + '.layers.layers'],
-          initializers=modules[prefix + '.layers.initializers'],
-          regularizers=modules[prefix + '.layers.regularizers']))
+      prefix + '.layers', dict(layer_members, **submodules))
   modules[prefix] = _Namespace(prefix, {'layers': modules[prefix + '.layers']})
   prefix = 'tensorflow.contrib.framework.python'
   modules[prefix + '.ops.arg_scope'] = _Namespace(prefix + '.ops.arg_scope',
@@ -157,10 +158,16 @@ def _slim_alias_spec(fullname):
   return importlib.util.spec_from_loader(fullname, _AliasLoader(target))
 
 
+# The modules of tensorflow.contrib.layers.python.layers served, each with
+# the provided names TF 1.15 defined there; the others (feature_column,
+# encoders, ...) hold only names without a provider.
+_LEGACY_HOMES = ('layers', 'initializers', 'regularizers', 'normalization',
+                 'optimizers', 'rev_block_lib', 'summaries')
+
 # Legacy module paths whose names are looked up as their public module's.
-_LEGACY_SEGMENTS = ('.python.layers.layers', '.python.layers.initializers',
-                    '.python.layers.regularizers', '.python.layers',
-                    '.python.ops.arg_scope', '.python.ops')
+_LEGACY_SEGMENTS = tuple('.python.layers.' + home for home in _LEGACY_HOMES
+                        ) + ('.python.layers', '.python.ops.arg_scope',
+                             '.python.ops')
 
 
 def _replacement_hint(dotted_name):
@@ -180,8 +187,9 @@ def _replacement_hint(dotted_name):
 # ---------------------------------------------------------------------------
 
 # Every dotted `tf.contrib` name install() provides; the one public table of
-# it (tools such as the scanner read it). The last entry needs tf_slim.
-PROVIDED = (
+# it (tools such as the scanner read it). The last entry and the tf_slim
+# names of tf.contrib.layers after it need tf_slim.
+_CORE_PROVIDED = (
     'tf.contrib.layers.batch_norm',
     'tf.contrib.framework.arg_scope',
     'tf.contrib.framework.add_arg_scope',
@@ -199,6 +207,15 @@ PROVIDED = (
     'tf.contrib.slim',
 )
 
+
+def _layers_provided():
+  from contrib_bn.compat import layers_registry as registry  # pylint: disable=g-import-not-at-top
+  return tuple('tf.contrib.layers.' + name
+               for name in registry.provided_names(registry.TF_SLIM))
+
+
+PROVIDED = _CORE_PROVIDED + _layers_provided()
+
 _ATTRIBUTE = 'contrib'
 
 # Stands for "the module had no such attribute", since None is a legitimate
@@ -214,11 +231,30 @@ _state = None
 
 
 def _missing_message(dotted_name):
-  return ('%s is not available: contrib_bn provides only %s and %s; the rest '
-          'of tf.contrib is not part of contrib_bn.%s' %
-          (dotted_name, ', '.join(PROVIDED[:-1]),
-           '%s (with tf_slim installed)' % PROVIDED[-1],
+  return ('%s is not available: contrib_bn provides only %s and, with '
+          'tf_slim installed, %s and the rest of TF 1.15\'s '
+          'tf.contrib.layers that tf_slim has; the rest of tf.contrib is not '
+          'part of contrib_bn.%s' %
+          (dotted_name, ', '.join(_CORE_PROVIDED[:-1]), _CORE_PROVIDED[-1],
            _replacement_hint(dotted_name)))
+
+
+def _public_layers_name(module_name, name):
+  """`name` if `module_name.name` spells a public tf.contrib.layers name."""
+  from contrib_bn.compat import layers_registry as registry  # pylint: disable=g-import-not-at-top
+  if module_name != 'tensorflow.contrib.layers' and not (
+      module_name.startswith('tensorflow.contrib.layers.python.layers')):
+    return None
+  return name if name in registry.PUBLIC_NAMES else None
+
+
+def _layers_name_error(module_name, name):
+  """The registry's error for a public tf.contrib.layers name, or None."""
+  from contrib_bn.compat import layers_registry as registry  # pylint: disable=g-import-not-at-top
+  if _public_layers_name(module_name, name) is None:
+    return None
+  return registry.unavailable_error(
+      'tf' + module_name[len('tensorflow'):] + '.' + name, name)
 
 
 class _Namespace(types.ModuleType):
@@ -250,6 +286,11 @@ class _Namespace(types.ModuleType):
     if name.startswith('__') and name.endswith('__'):
       raise AttributeError('module %r has no attribute %r' %
                            (self.__name__, name))
+    # A public tf.contrib.layers name: `pip install tf-slim`, or its TF 2
+    # replacement.
+    error = _layers_name_error(self.__name__, name)
+    if error is not None:
+      raise error
     shown = 'tf' + self.__name__[len('tensorflow'):]
     raise AttributeError(_missing_message('%s.%s' % (shown, name)))
 
@@ -258,11 +299,11 @@ class _Namespace(types.ModuleType):
 
 
 def _build_namespace():
-  # The layer imports TensorFlow and the rest of the package, so it is
-  # resolved only when someone asks for the TF1 names.
-  from contrib_bn.compat.scoped_layer import batch_norm  # pylint: disable=g-import-not-at-top
-
-  layer_members, legacy = _neighbourhood(batch_norm)
+  # The layer imports TensorFlow and the rest of the package, so the members
+  # are resolved only when someone asks for the TF1 names; tf_slim is
+  # repaired first so that its names can be served.
+  slim, _ = _try_repair_slim()
+  layer_members, legacy = _neighbourhood(with_slim=slim is not None)
   layers = _Namespace('tensorflow.contrib.layers', layer_members)
   framework = _Namespace(
       'tensorflow.contrib.framework', {
@@ -271,7 +312,6 @@ def _build_namespace():
           'current_arg_scope': current_arg_scope,
       })
   members = {'layers': layers, 'framework': framework}
-  slim, _ = _try_repair_slim()
   if slim is not None:
     members['slim'] = slim
   namespace = _Namespace('tensorflow.contrib', members)
@@ -342,7 +382,7 @@ def _restore_all(module, listed):
 
 
 def install():
-  """Makes the four contrib_bn names reachable as `tf.contrib.*`.
+  """Makes the names listed in the module docstring reachable as `tf.contrib.*`.
 
   Patches the `contrib` attribute of the `tensorflow` and
   `tensorflow.compat.v1` modules. Calling it again while installed changes
@@ -383,6 +423,14 @@ class _MissingContribFinder(object):
     spec = _slim_alias_spec(fullname)
     if spec is not None:
       return spec
+    parent, _, name = fullname.rpartition('.')
+    error = _layers_name_error(parent, name)
+    if error is not None and fullname not in sys.modules:
+      # `from tensorflow.contrib.layers import embed_sequence` looks for a
+      # submodule once the attribute is missing, and swallows a
+      # ModuleNotFoundError for it into a bare "cannot import name"; a plain
+      # ImportError carries the replacement to the user.
+      raise ImportError(str(error), name=fullname)
     if fullname.startswith('tensorflow.contrib.') and (
         fullname not in sys.modules):
       raise ModuleNotFoundError(

@@ -1,12 +1,11 @@
 """Where common `tf.contrib` names went, for the errors of the names contrib_bn lacks.
 
-contrib_bn provides batch_norm and its neighbourhood only; for every other
+contrib_bn provides batch_norm's neighbourhood (and, with tf_slim, the rest of
+`tf.contrib.layers`: contrib_bn.compat.layers_registry); for every other
 `tf.contrib` name the error says it is not provided, and, for the names
-below, where a TF 2.x program finds the same function. Each entry is a
-function that survived the removal of `tf.contrib` unchanged, either in
-`tf.compat.v1` or in the PyPI package tf_slim (which is where
-`tf.contrib.layers` and `tf.contrib.framework`'s variable helpers moved;
-after `contrib_bn.install()` tf_slim's batch_norm works on Keras 3 too).
+below, where a TF 2.x program finds the same function or its successor:
+`tf.compat.v1`, or the PyPI package tf_slim (where `tf.contrib.framework`'s
+variable helpers and `tf.contrib.training` moved).
 Names whose TF 2 counterpart behaves differently say how.
 
 `tf.compat.v1.layers.*` and `tf.compat.v1.nn.rnn_cell.*` are not named: with
@@ -20,22 +19,83 @@ _SLIM = ' (pip install tf-slim; the same function, moved out of tf.contrib)'
 
 # 'tf.contrib.<name>' -> where TF 2.x code finds it.
 REPLACEMENTS = {
-    # tf.contrib.layers: the layer functions live on in tf_slim.
-    'tf.contrib.layers.flatten': 'tf_slim.flatten' + _SLIM,
-    'tf.contrib.layers.fully_connected': 'tf_slim.fully_connected' + _SLIM,
-    'tf.contrib.layers.conv2d': 'tf_slim.conv2d' + _SLIM,
-    'tf.contrib.layers.conv2d_transpose': 'tf_slim.conv2d_transpose' + _SLIM,
-    'tf.contrib.layers.separable_conv2d': 'tf_slim.separable_conv2d' + _SLIM,
-    'tf.contrib.layers.max_pool2d': 'tf_slim.max_pool2d' + _SLIM,
-    'tf.contrib.layers.avg_pool2d': 'tf_slim.avg_pool2d' + _SLIM,
-    'tf.contrib.layers.dropout': 'tf_slim.dropout' + _SLIM,
-    'tf.contrib.layers.layer_norm': 'tf_slim.layer_norm' + _SLIM,
-    'tf.contrib.layers.one_hot_encoding': 'tf_slim.one_hot_encoding' + _SLIM,
-    'tf.contrib.layers.repeat': 'tf_slim.repeat' + _SLIM,
-    'tf.contrib.layers.stack': 'tf_slim.stack' + _SLIM,
-    'tf.contrib.layers.softmax': 'tf_slim.softmax' + _SLIM,
-    'tf.contrib.layers.unit_norm': 'tf_slim.unit_norm' + _SLIM,
-    'tf.contrib.layers.optimize_loss': 'tf_slim.optimize_loss' + _SLIM,
+    # tf.contrib.layers: the names neither contrib_bn nor tf_slim provides
+    # (contrib_bn.compat.layers_registry.UNPROVIDED), the tf.contrib.learn
+    # side of the module. The others install() serves.
+    'tf.contrib.layers.SPARSE_FEATURE_CROSS_DEFAULT_HASH_KEY': (
+        'tf.sparse.cross_hashed (whose default hash_key is the same '
+        '0xDECAFCAFFE)'),
+    'tf.contrib.layers.bow_encoder': (
+        'tf.compat.v1.nn.embedding_lookup_sparse with combiner="mean" over a '
+        'tf.compat.v1.get_variable embedding matrix (bow_encoder averaged '
+        'the embeddings of each row\'s ids)'),
+    'tf.contrib.layers.embed_sequence': (
+        'tf.compat.v1.nn.embedding_lookup on a tf.compat.v1.get_variable of '
+        'shape [vocab_size, embed_dim]'),
+    'tf.contrib.layers.embedding_lookup_unique': (
+        'tf.compat.v1.nn.embedding_lookup (apply tf.unique to the ids first '
+        'if the deduplication matters)'),
+    'tf.contrib.layers.safe_embedding_lookup_sparse': (
+        'tf.compat.v1.nn.safe_embedding_lookup_sparse'),
+    'tf.contrib.layers.feature_column': 'tf.compat.v1.feature_column',
+    'tf.contrib.layers.bucketized_column': (
+        'tf.compat.v1.feature_column.bucketized_column'),
+    'tf.contrib.layers.crossed_column': (
+        'tf.compat.v1.feature_column.crossed_column'),
+    'tf.contrib.layers.embedding_column': (
+        'tf.compat.v1.feature_column.embedding_column'),
+    'tf.contrib.layers.scattered_embedding_column': (
+        'tf.compat.v1.feature_column.embedding_column of a '
+        'categorical_column_with_hash_bucket'),
+    'tf.contrib.layers.shared_embedding_columns': (
+        'tf.compat.v1.feature_column.shared_embedding_columns'),
+    'tf.contrib.layers.one_hot_column': (
+        'tf.compat.v1.feature_column.indicator_column'),
+    'tf.contrib.layers.real_valued_column': (
+        'tf.compat.v1.feature_column.numeric_column'),
+    'tf.contrib.layers.sparse_column_with_hash_bucket': (
+        'tf.compat.v1.feature_column.categorical_column_with_hash_bucket'),
+    'tf.contrib.layers.sparse_column_with_integerized_feature': (
+        'tf.compat.v1.feature_column.categorical_column_with_identity'),
+    'tf.contrib.layers.sparse_column_with_keys': (
+        'tf.compat.v1.feature_column.categorical_column_with_vocabulary_list'),
+    'tf.contrib.layers.sparse_column_with_vocabulary_file': (
+        'tf.compat.v1.feature_column.categorical_column_with_vocabulary_file'),
+    'tf.contrib.layers.weighted_sparse_column': (
+        'tf.compat.v1.feature_column.weighted_categorical_column'),
+    'tf.contrib.layers.create_feature_spec_for_parsing': (
+        'tf.compat.v1.feature_column.make_parse_example_spec'),
+    'tf.contrib.layers.make_place_holder_tensors_for_base_features': (
+        'tf.compat.v1.placeholder (one per entry of '
+        'tf.compat.v1.feature_column.make_parse_example_spec)'),
+    'tf.contrib.layers.parse_feature_columns_from_examples': (
+        'tf.compat.v1.io.parse_example with '
+        'tf.compat.v1.feature_column.make_parse_example_spec'),
+    'tf.contrib.layers.parse_feature_columns_from_sequence_examples': (
+        'tf.compat.v1.io.parse_single_sequence_example'),
+    'tf.contrib.layers.input_from_feature_columns': (
+        'tf.compat.v1.feature_column.input_layer'),
+    'tf.contrib.layers.sequence_input_from_feature_columns': (
+        'tf.compat.v1.feature_column.input_layer (applied per time step)'),
+    'tf.contrib.layers.transform_features': (
+        'tf.compat.v1.feature_column.input_layer (which transforms the '
+        'features it is given)'),
+    'tf.contrib.layers.check_feature_columns': (
+        'tf.compat.v1.feature_column.input_layer (which checks its columns '
+        'itself)'),
+    'tf.contrib.layers.infer_real_valued_columns': (
+        'tf.compat.v1.feature_column.numeric_column (one per input '
+        'feature)'),
+    'tf.contrib.layers.weighted_sum_from_feature_columns': (
+        'tf.compat.v1.feature_column.linear_model'),
+    'tf.contrib.layers.joint_weighted_sum_from_feature_columns': (
+        'tf.compat.v1.feature_column.linear_model'),
+    'tf.contrib.layers.multi_class_target': (
+        'tf.compat.v1.losses.sparse_softmax_cross_entropy (the loss of the '
+        'tf.contrib.learn head it built; tf.estimator is gone from TF 2.16)'),
+    'tf.contrib.layers.regression_target': (
+        'tf.compat.v1.losses.mean_squared_error (the loss of the '
+        'tf.contrib.learn head it built; tf.estimator is gone from TF 2.16)'),
     # tf.contrib.framework's variable helpers.
     'tf.contrib.framework.get_variables': 'tf_slim.get_variables' + _SLIM,
     'tf.contrib.framework.get_model_variables': (

@@ -27,12 +27,23 @@ The replacement honours both scope stacks:
 When both stacks hold defaults for one call, tf_slim's win over contrib_bn's,
 and explicit arguments win over both. contrib_bn's own `batch_norm`, called
 directly, reads only contrib_bn's stack.
+
+`repair()` also mends one TF 2.21 removal: tf_slim's `optimize_loss`,
+`recompute_grad`, `utils.constant_value` and `learning.multiply_gradients`
+test `isinstance(x, ops.Tensor)` (and `ops.IndexedSlices`) on
+`tensorflow.python.framework.ops`, which no longer has either class (they
+moved to `framework.tensor` and `framework.indexed_slices`; `tf.Tensor` and
+`tf.IndexedSlices` are them), so they fail with an AttributeError on every
+call. Those tf_slim modules get, in place of their `ops` name, a view of the
+same module that adds the two classes back; `restore()` puts the module back.
+Nothing else of tf_slim changes.
 """
 
 import functools
 import importlib
 import importlib.util
 import sys
+import types
 
 __all__ = ['MISSING_MESSAGE', 'is_available', 'is_repaired', 'repair',
            'restore', 'slim_batch_norm']
@@ -47,6 +58,53 @@ _SLIM_MODULE = 'tf_slim'
 _original = None
 
 _replacement = None
+
+# tf_slim modules that test `isinstance(x, <ops>.Tensor)` or
+# `<ops>.IndexedSlices`, and the name each binds tensorflow.python.framework.ops
+# to.
+_TENSOR_CHECKS = (('tf_slim.layers.optimizers', 'ops'),
+                  ('tf_slim.layers.rev_block_lib', 'framework_ops'),
+                  ('tf_slim.layers.utils', 'ops'),
+                  ('tf_slim.learning', 'ops'))
+
+# While repaired: (module, attribute, original ops module) per mended name.
+_mended = []
+
+
+class _OpsWithTensor(types.ModuleType):
+  """`tensorflow.python.framework.ops` with the classes TF 2.21 dropped."""
+
+  def __init__(self, ops, classes):
+    super(_OpsWithTensor, self).__init__(ops.__name__, ops.__doc__)
+    self.__dict__['_ops'] = ops
+    for name, value in classes.items():
+      setattr(self, name, value)
+
+  def __getattr__(self, name):
+    return getattr(self.__dict__['_ops'], name)
+
+
+def _mend_tensor_checks():
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  for module_name, attribute in _TENSOR_CHECKS:
+    module = importlib.import_module(module_name)
+    ops = getattr(module, attribute, None)
+    if ops is None or isinstance(ops, _OpsWithTensor):
+      continue
+    missing = {name: getattr(tf, name)
+               for name in ('Tensor', 'IndexedSlices')
+               if not hasattr(ops, name)}
+    if not missing:
+      continue
+    setattr(module, attribute, _OpsWithTensor(ops, missing))
+    _mended.append((module, attribute, ops))
+
+
+def _unmend_tensor_checks():
+  while _mended:
+    module, attribute, ops = _mended.pop()
+    if isinstance(getattr(module, attribute, None), _OpsWithTensor):
+      setattr(module, attribute, ops)
 
 
 def is_available():
@@ -123,6 +181,7 @@ def repair():
     return slim
   _original = layers_module.batch_norm
   _rebind(_original, slim_batch_norm())
+  _mend_tensor_checks()
   return slim
 
 
@@ -149,6 +208,7 @@ def restore():
     return
   original, _original = _original, None
   _rebind(_replacement, original)
+  _unmend_tensor_checks()
 
 
 def is_repaired():

@@ -43,29 +43,12 @@ _PROVIDED_ATTRIBUTES = ('PROVIDED', '_PROVIDED')
 
 # Not provided, but TF 2 (or a maintained package) has a replacement.
 # Longest matching prefix wins; a replacement ending in '.' gets the rest of
-# the name appended.
+# the name appended. No tf.contrib.layers name is listed: which of them
+# install() provides, and the replacement of those it does not, come from
+# install's own tables (PROVIDED, built from
+# contrib_bn.compat.layers_registry, and contrib_bn.compat.replacements).
 REPLACEMENTS = {
     'tf.contrib.slim': 'tf_slim.  (pip install tf_slim)',
-    'tf.contrib.layers.conv2d': 'tf.compat.v1.layers.conv2d or tf_slim.conv2d',
-    'tf.contrib.layers.fully_connected':
-        'tf.compat.v1.layers.dense or tf_slim.fully_connected',
-    'tf.contrib.layers.flatten': 'tf.compat.v1.layers.flatten',
-    'tf.contrib.layers.max_pool2d': 'tf.compat.v1.layers.max_pooling2d',
-    'tf.contrib.layers.avg_pool2d': 'tf.compat.v1.layers.average_pooling2d',
-    'tf.contrib.layers.dropout': 'tf.compat.v1.layers.dropout',
-    'tf.contrib.layers.layer_norm': 'tf_slim.layer_norm',
-    'tf.contrib.layers.xavier_initializer':
-        'tf.compat.v1.glorot_uniform_initializer (uniform=True) / '
-        'glorot_normal_initializer',
-    'tf.contrib.layers.xavier_initializer_conv2d':
-        'tf.compat.v1.glorot_uniform_initializer',
-    'tf.contrib.layers.variance_scaling_initializer':
-        'tf.compat.v1.variance_scaling_initializer (note: different '
-        'argument names)',
-    'tf.contrib.layers.l2_regularizer': 'tf_slim.l2_regularizer',
-    'tf.contrib.layers.l1_regularizer': 'tf_slim.l1_regularizer',
-    'tf.contrib.layers.apply_regularization': 'tf_slim.apply_regularization',
-    'tf.contrib.layers.optimize_loss': 'a tf.compat.v1.train optimizer',
     'tf.contrib.framework.get_or_create_global_step':
         'tf.compat.v1.train.get_or_create_global_step',
     'tf.contrib.framework.get_variables': 'tf_slim.get_variables',
