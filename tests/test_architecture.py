@@ -33,6 +33,8 @@ TF_FREE = ('contrib_bn.conformance.cases', 'contrib_bn.conformance.compare',
            'contrib_bn.conformance.harness',
            'contrib_bn.conformance.bad_inputs',
            'contrib_bn.conformance.distributed',
+           'contrib_bn.conformance.neighbours',
+           'contrib_bn.compat.contrib_layers_names',
            'contrib_bn.conformance.xla_flags')
 MAX_LINES = 400
 _LENGTH_REASON = re.compile(r'over 400 lines because')
