@@ -261,10 +261,11 @@ def discover_tf1_python():
   Returns:
     A path, or None when nothing with TensorFlow 1.x was found.
   """
-  if FLAGS.tf1_python:
-    return FLAGS.tf1_python
-  if os.environ.get('CONTRIB_BN_TF1_PYTHON'):
-    return os.environ['CONTRIB_BN_TF1_PYTHON']
+  # A relative path names a file from where the command was typed; the
+  # subprocesses start elsewhere, so it is made absolute here.
+  for given in (FLAGS.tf1_python, os.environ.get('CONTRIB_BN_TF1_PYTHON')):
+    if given:
+      return os.path.abspath(given) if os.sep in given else given
   env = dict(os.environ)
   env.setdefault('PYENV_VERSION', '3.7.16')
   try:
