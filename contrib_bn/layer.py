@@ -12,10 +12,12 @@ import tensorflow as tf
 from contrib_bn import _core_path
 from contrib_bn import _dispatch
 from contrib_bn import _fused_path
+from contrib_bn import _inference_mode
 from contrib_bn import _moments_path
 from contrib_bn import _tf1_errors
 from contrib_bn import constants
 from contrib_bn import distribute
+from contrib_bn import graph_utils
 from contrib_bn import validation
 
 _BUILDERS = {
@@ -100,7 +102,9 @@ def batch_norm(inputs,
     updates_collections: collections for the update ops, or None to force the
       updates in place.
     is_training: Python bool, bool tensor or bool variable; when False the
-      moving statistics normalize and are never updated.
+      moving statistics normalize and are never updated. Inside
+      `contrib_bn.inference_mode()` it is checked as TF 1.15 checked it and
+      then taken as a static False, whatever it is.
     reuse: whether to reuse the layer's variables; needs `scope`.
     variables_collections: optional list of collections for all variables,
       or a dict of lists by variable name.
@@ -144,6 +148,30 @@ def batch_norm(inputs,
   _tf1_errors.check_data_format(data_format)
   _tf1_errors.check_wording(inputs, path, args)
   validation.check(inputs, path, args)
-  context = distribute.layer_context(path, is_training)
+  if _inference_mode.active():
+    args = _for_inference(path, args)
+  context = distribute.layer_context(path, args.is_training)
   with distribute.building(context):
     return _dispatch.build(_BUILDERS[path], inputs, args)
+
+
+def _for_inference(path, args):
+  """`args` with a static `is_training=False`, for `inference_mode()`.
+
+  TF 1.15 checked `is_training` only when its path read it: a None or a
+  non-bool value failed on the path's static-value look-up, a tensor that is
+  not a bool scalar failed on the conditional's Switch. Those checks run
+  here on the value the caller gave, so inference mode refuses what TF 1.15
+  refused, with the same exception types and messages (the rank error names
+  the Switch from the caller's name scope, since the layer's conditional is
+  never built); a valid value, static or not, is replaced. A bool variable
+  is read once for the check, outside the layer's scope.
+  """
+  value = args.is_training
+  if path == constants.PATH_CORE:
+    static = graph_utils.layer_static_value(value)
+  else:
+    static = graph_utils.static_value(value)
+  if static is None:
+    _tf1_errors.check_predicate(value)
+  return dataclasses.replace(args, is_training=False)
