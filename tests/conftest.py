@@ -41,17 +41,18 @@ def copy_golden():
 # `pytest -m "not slow"` is the fast tier; scripts/test.sh runs everything.
 SLOW_MODULES = frozenset([
     'test_bench_smoke', 'test_checkpoint_eras', 'test_cli_startup',
-    'test_cluster', 'test_export', 'test_goldens', 'test_install',
-    'test_migration', 'test_properties', 'test_regress', 'test_release',
-    'test_scale', 'test_slim_compat', 'test_slim_nets',
+    'test_cluster', 'test_export', 'test_export_forms', 'test_goldens',
+    'test_install', 'test_migration', 'test_properties', 'test_regress',
+    'test_release', 'test_scale', 'test_slim_compat', 'test_slim_nets',
     'test_tf1_batchnorm_suite', 'test_xla', 'test_distributed_goldens',
     'test_keras_export',
 ])
 SUBPROCESS_MODULES = frozenset([
     'test_bench_smoke', 'test_cli_startup', 'test_contrib_layers_names',
-    'test_export', 'test_install', 'test_migration', 'test_regress',
-    'test_release', 'test_remapper_patterns', 'test_scan', 'test_slim_compat',
-    'test_slim_nets', 'test_tf1_batchnorm_suite', 'test_xla',
+    'test_export', 'test_export_forms', 'test_install', 'test_migration',
+    'test_regress', 'test_release', 'test_remapper_patterns', 'test_scan',
+    'test_slim_compat', 'test_slim_nets', 'test_tf1_batchnorm_suite',
+    'test_xla',
 ])
 TF1_MODULES = frozenset(['test_bench_smoke', 'test_regress', 'test_slim_nets'])
 

@@ -386,12 +386,17 @@ def test_output_on_unlisted_placeholder(checkpoints, tmp_path):
                        checkpoints('renorm'), str(tmp_path / 'saved'))
 
 
-def test_function_without_is_training_is_refused(checkpoints, tmp_path):
-  with pytest.raises(export_tool.ExportError,
-                     match=r'give build_without_mode a parameter '
-                     r'`is_training=None`'):
-    export_tool.export(MODELS + ':build_without_mode', checkpoints('renorm'),
-                       str(tmp_path / 'saved'))
+def test_function_without_is_training_exports(checkpoints, tmp_path):
+  # It returns its own placeholder (build_renorm(None)): the export feeds it
+  # False, and inference mode keeps every batch norm off it.
+  saved = str(tmp_path / 'saved')
+  result = export_tool.export(MODELS + ':build_without_mode',
+                              checkpoints('renorm'), saved)
+  assert result.ok and result.modes == ['is_training']
+  feeds = _inputs_for('renorm')
+  _close(export_tool.run_saved_model(saved, feeds),
+         _reference(CASES['renorm'][0], checkpoints('renorm'), feeds),
+         export_tool.SAVED_MODEL_TOLERANCE)
 
 
 def test_existing_output_needs_overwrite(checkpoints, tmp_path):

@@ -26,6 +26,7 @@ LEGACY = os.path.join(ROOT, 'examples', 'legacy_net.py') + ':build_graph'
 TF1_STYLE = os.path.join(MODELS, 'tf1_style_net.py') + ':build'
 DIVERGENT = os.path.join(MODELS, 'tf1_style_net.py') + ':build_divergent'
 BROKEN = os.path.join(MODELS, 'broken.py')
+OWN_PLACEHOLDER = os.path.join(MODELS, 'own_placeholder.py') + ':build'
 LEGACY_SHAPES = ['images=8,8,8,3;labels=8']
 STEPS = 3
 TF1_PYTHON = os.environ.get('CONTRIB_BN_TF1_PYTHON')
@@ -130,6 +131,22 @@ def test_tf1_import_style_model_agrees(tf1_style_recording):
   # Built with TF 2's own control flow the numbers agree just as well.
   result_v2 = compare.compare_recording(TF1_STYLE, out, control_flow_v2=True)
   assert result_v2.ok, compare.table(result_v2)
+
+
+def test_model_keeping_its_placeholder_runs_inference_on_both_sides(
+    workdir):
+  out = os.path.join(workdir, 'own_placeholder')
+  manifest, _ = _record(OWN_PLACEHOLDER, out)
+  assert manifest['mode_placeholders'] == ['is_training:0']
+  assert not manifest['has_is_training']
+  with np.load(os.path.join(out, 'run.npz')) as run:
+    # Training mode adds 100 (the model's own conditional); inference not.
+    assert np.min(run['step0/output/y']) > 50.0
+    assert np.max(np.abs(run['inference/output/y'])) < 50.0
+  result = compare.compare_recording(OWN_PLACEHOLDER, out)
+  assert result.ok, compare.table(result)
+  restored = [e for e in result.entries if e.group == 'restored output']
+  assert restored and not any(e.diverged for e in restored)
 
 
 def test_injected_divergence_names_the_layer(divergent_recording, workdir,

@@ -4,19 +4,20 @@
       [--tflite F.tflite] [--frozen-graph F.pb] [--fold {none,affine,conv}]
       [--overwrite] [--json]
 
-The model is described by the model-file contract (`tools/model_file.py`).
-FUNCTION must take an `is_training` parameter: the export calls it with
-`is_training=False`, so every batch norm is built in inference mode
-statically, with no Switch/Merge and no batch statistics. A function without
-that parameter is refused with an explanation rather than exported with an
-`is_training` placeholder fed a constant, which would leave the conditional
-in the exported graph.
+The model is described by the model-file contract (`tools/model_file.py`),
+in any of its three forms: FUNCTION takes `is_training` (the export passes
+False), makes its own bool placeholder (returned or not), or builds for
+inference only. It is built inside `contrib_bn.inference_mode()`, so every
+batch norm is static; a mode placeholder that still decides a conditional
+(dropout, the model's own `tf.cond`) is fed False and folded away.
 
-The steps: build for inference; restore the variables the outputs read from
-the checkpoint (a missing or mis-shaped one is named); run the restored
+The steps: build in inference mode; restore the variables the outputs read
+from the checkpoint (a missing or mis-shaped one is named); run the restored
 session graph on seeded inputs for the reference outputs; freeze the
-variables to constants; fold batch norms if asked (`tools/fold.py`); check
-that no training-mode batch norm, `is_training` switch or variable remains;
+variables to constants and fold the mode placeholders (`mode_folding`);
+fold batch norms if asked (`tools/fold.py`); check that no training-mode
+batch norm, `is_training` switch or variable remains (each one named with
+the model-file line that built it);
 write every artifact into a temporary location next to its destination; load
 and run each one on the same inputs and compare with the reference within
 named tolerances; only then move them into place.
@@ -32,11 +33,10 @@ import os
 import shutil
 import sys
 
-import tensorflow as tf
-
 from contrib_bn.tools import artifacts
 from contrib_bn.tools import fold as fold_module
 from contrib_bn.tools import inference_graph
+from contrib_bn.tools import legacy_function
 from contrib_bn.tools import model_file
 from contrib_bn.tools.artifacts import run_frozen_graph
 from contrib_bn.tools.artifacts import run_saved_model
@@ -63,6 +63,27 @@ FOLDED_TOLERANCE = (1e-4, 1e-4)
 # TFLite runs its own kernels (different summation order, its own rsqrt).
 TFLITE_TOLERANCE = (1e-4, 1e-4)
 
+# Follows the leftovers the export names, each with its model-file line.
+_LEFTOVER_FIXES = (
+    ('batch statistics',
+     'fix for a batch norm: inference mode makes every batch norm of '
+     'tf.contrib.layers, tf.contrib.slim and contrib_bn static, but no other; '
+     'give one built by tf.nn.fused_batch_norm, tf.nn.moments or Keras a '
+     'static is_training/training=False for inference (a model function '
+     'with an `is_training` parameter receives False)'),
+    ('the bool placeholder', 'fix for a conditional: it is folded only when '
+     'its predicate depends on the is_training placeholder alone; split one '
+     'that also reads data, another placeholder or a random op, as in '
+     'tf.cond(is_training, lambda: tf.cond(other, f, g), g)'))
+
+
+def _leftover_error(problems):
+  fixes = [fix for key, fix in _LEFTOVER_FIXES
+           if any(key in p for p in problems)]
+  return ExportError('the exported graph is not inference-only:\n  ' +
+                     '\n  '.join(problems + fixes))
+
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -79,6 +100,7 @@ class ExportResult(object):
     outputs: list of output names.
     unused_inputs: model inputs no output depends on (left out of the
       signature).
+    modes: mode placeholders fed False; folded: the Switches they decided.
     tensors: dict input/output name -> tensor name in the frozen graph.
     checks: list of `ArtifactCheck`.
   """
@@ -90,6 +112,7 @@ class ExportResult(object):
     self.inputs = collections.OrderedDict()
     self.outputs = []
     self.unused_inputs = []
+    self.modes, self.folded = [], []
     self.tensors = collections.OrderedDict()
     self.checks = []
 
@@ -106,6 +129,10 @@ class ExportResult(object):
     for name in self.unused_inputs:
       out.append('input %s: no output depends on it; left out of the '
                  'signature' % name)
+    if self.modes:
+      out.append('mode placeholder(s) %s fed False%s' % (
+          ', '.join(self.modes), '; %d Switch op(s) they decided folded' %
+          len(self.folded) if self.folded else ''))
     out.extend(self.fold.lines() if self.fold else [])
     out.append('inference-only: no training-mode batch norm, no Switch/Merge/'
                'If on a bool placeholder, no variable left')
@@ -128,6 +155,7 @@ class ExportResult(object):
                    for n, (s, d) in self.inputs.items()},
         'outputs': list(self.outputs),
         'unused_inputs': list(self.unused_inputs),
+        'modes': list(self.modes), 'folded': list(self.folded),
         'tensors': dict(self.tensors),
         'checks': [dict(c._asdict()) for c in self.checks]}
 
@@ -137,8 +165,7 @@ def export(target, checkpoint, saved_model, tflite=None, frozen_graph=None,
   """Exports FILE.py:FUNCTION restored from CHECKPOINT for serving.
 
   Args:
-    target: 'FILE.py:FUNCTION' (model-file contract; FUNCTION must take
-      `is_training`).
+    target: 'FILE.py:FUNCTION' (model-file contract, any of its forms).
     checkpoint: checkpoint prefix or directory.
     saved_model: directory to write the SavedModel to.
     tflite: optional path of a TFLite flatbuffer.
@@ -171,19 +198,19 @@ def export(target, checkpoint, saved_model, tflite=None, frozen_graph=None,
   try:
     for key, path in destinations.items():
       staged[key] = artifacts.staging(path, overwrite)
-    log('building %s with is_training=False' % target)
+    log('building %s in inference mode' % target)
     frozen = freeze(target, checkpoint, seed)
     log('restored %s and froze %d nodes' % (checkpoint,
                                             len(frozen.graph_def.node)))
     graph_def, report = fold_module.fold_graph_def(
         frozen.graph_def, fold, list(frozen.outputs.values()))
     index = inference_graph.GraphIndex(graph_def)
-    problems = inference_graph.training_leftovers(index,
-                                                  frozen.outputs.values())
+    problems = inference_graph.training_leftovers(
+        index, frozen.outputs.values(), frozen.modes, frozen.origin)
     if problems:
-      raise ExportError('the exported graph is not inference-only:\n  ' +
-                        '\n  '.join(problems))
+      raise _leftover_error(problems)
     result = ExportResult()
+    result.modes, result.folded = frozen.modes, frozen.folded
     result.fold = report
     result.op_types = dict(index.op_types(
         index.ancestors(frozen.outputs.values())))
@@ -234,40 +261,13 @@ def export(target, checkpoint, saved_model, tflite=None, frozen_graph=None,
         shutil.rmtree(directory)
 
 
-class LegacyFunction(object):
-  """A legacy model as a TF 2 callable; see `as_function`.
-
-  Attributes:
-    concrete_function: the pruned `tf.compat.v1.wrap_function` result; takes
-      the inputs positionally, in `input_names` order.
-    variables: the restored `tf.Variable`s it reads.
-    input_names: keyword arguments of a call.
-    output_names: keys of the dict a call returns.
-    max_abs_diff: measured against the restored session graph on seeded
-      inputs when it was made.
-  """
-
-  def __init__(self, concrete, variables, input_names, output_names, diff):
-    self.concrete_function = concrete
-    self.variables = variables
-    self.input_names = input_names
-    self.output_names = output_names
-    self.max_abs_diff = diff
-
-  def __call__(self, **inputs):
-    unknown = sorted(set(inputs) - set(self.input_names))
-    absent = [n for n in self.input_names if n not in inputs]
-    if unknown or absent:
-      raise TypeError('expected the keyword inputs %s, got %s' %
-                      (self.input_names, sorted(inputs)))
-    return self.concrete_function(*[tf.convert_to_tensor(inputs[n])
-                                    for n in self.input_names])
+LegacyFunction = legacy_function.LegacyFunction
 
 
 def as_function(target, checkpoint, seed=VERIFY_SEED):
   """The model as a TF 2 callable with its variables restored.
 
-  Builds FILE.py:FUNCTION with `is_training=False` inside
+  Builds FILE.py:FUNCTION in inference mode, as `export` does, inside
   `tf.compat.v1.wrap_function`, so its variables become TF 2 `tf.Variable`s;
   assigns them the values restored (and checked) from `checkpoint` by the
   same steps as `export`; prunes the function to the model's inputs and
@@ -276,7 +276,7 @@ def as_function(target, checkpoint, seed=VERIFY_SEED):
   arguments; it returns a dict of output tensors.
 
   Args:
-    target: 'FILE.py:FUNCTION'.
+    target: 'FILE.py:FUNCTION' (model-file contract, any of its forms).
     checkpoint: checkpoint prefix or directory.
     seed: seed of the verification inputs.
 
@@ -287,35 +287,8 @@ def as_function(target, checkpoint, seed=VERIFY_SEED):
     ExportError: as for `export`, or if the function differs from the
       session graph beyond `SAVED_MODEL_TOLERANCE`.
   """
-  frozen = freeze(target, checkpoint, seed)
-  holder = {}
-
-  def build():
-    holder['model'] = model_file.build(
-        target, is_training=False, graph=tf.compat.v1.get_default_graph())
-
-  wrapped = tf.compat.v1.wrap_function(build, [])
-  model = holder['model']
-  by_name = {v.name.partition(':')[0]: v for v in wrapped.variables}
-  variables = []
-  for name, value in sorted(frozen.variables.items()):
-    if name not in by_name:
-      raise ExportError('variable %s was not lifted out of the wrapped '
-                        'function, so it cannot be restored' % name)
-    by_name[name].assign(value)
-    variables.append(by_name[name])
-  names = list(frozen.inputs)
-  concrete = wrapped.prune(
-      feeds=[model.inputs[n] for n in names], fetches=dict(model.outputs))
-  got = concrete(*[tf.constant(frozen.feeds[n]) for n in names])
-  check = artifacts.compare('wrap_function', target, {k: v.numpy() for k, v in
-                                              got.items()},
-                   frozen.reference, SAVED_MODEL_TOLERANCE)
-  if not check.ok:
-    raise ExportError('the wrapped function differs from the session graph: '
-                      'max abs diff %.3g' % check.max_abs_diff)
-  return LegacyFunction(concrete, variables, names, list(frozen.outputs),
-                        check.max_abs_diff)
+  return legacy_function.wrap(target, checkpoint, seed,
+                              SAVED_MODEL_TOLERANCE)
 
 
 _DESCRIPTION = """\
@@ -324,22 +297,36 @@ Write a legacy TF1 model that uses batch norm as a TF 2 SavedModel (with a
 optionally a TFLite flatbuffer and a frozen GraphDef, all verified to run in
 inference mode.
 
-The model file: FILE.py defines FUNCTION(is_training=None), which builds the
-graph into the default graph and returns a dict with 'inputs' (name ->
-placeholder) and 'outputs' (name -> tensor); 'loss', 'train_op' and
-'is_training' may be there too and are ignored. The export calls
-FUNCTION(is_training=False), so batch norm is built in inference mode
-statically; a FUNCTION without an `is_training` parameter is refused.
-`import tensorflow as tf` in the file means tf.compat.v1, and tf.contrib
-resolves through contrib_bn.
+The model file: FUNCTION in FILE.py builds the graph into the default graph
+and returns a dict with 'inputs' (name -> placeholder) and 'outputs' (name ->
+tensor); 'loss', 'train_op' and 'is_training' may be there too. Any of these
+forms is exported with no edit:
+
+  def build(is_training=None):      # called with is_training=False
+    ...batch_norm(net, is_training=is_training)...
+  def build():                      # its own placeholder, returned or not
+    is_training = tf.placeholder_with_default(True, [])
+    ...batch_norm(net, is_training=is_training)...
+    net = tf.cond(is_training, lambda: tf.nn.dropout(net, 0.5), lambda: net)
+  def build_inference():            # inference only
+    ...batch_norm(net, is_training=False)...
+
+FUNCTION is built inside contrib_bn.inference_mode(): every batch norm of
+tf.contrib.layers, tf.contrib.slim and contrib_bn is static, whatever its
+is_training. Bool scalar placeholders not in 'inputs' that decide a
+conditional (and the returned 'is_training') are fed False, and what they
+decide is folded away. `import tensorflow as tf` in the file means
+tf.compat.v1, and tf.contrib resolves through contrib_bn.
 
 Steps: build; restore from CHECKPOINT the variables the outputs read (a
 missing or mis-shaped one is named); run the restored graph on seeded inputs
-(the reference); freeze variables to constants; fold (--fold); check that no
-training-mode batch norm, no Switch/Merge/If fed by a bool placeholder and no
-variable remains; write each artifact to a temporary location, load and run
-it, compare with the reference (SavedModel/frozen graph: rtol=atol=1e-5, or
-1e-4 when folded; TFLite: 1e-4); only then rename into place.
+(the reference); freeze variables to constants; fold the is_training
+placeholders, then batch norms (--fold); check that no training-mode batch
+norm, no Switch/Merge/If on an is_training placeholder and no variable
+remains (each one is named with the model-file line that built it); write
+each artifact to a temporary location, load and run it, compare with the
+reference (SavedModel/frozen graph: rtol=atol=1e-5, or 1e-4 when folded;
+TFLite: 1e-4); only then rename into place.
 """
 
 _EPILOG = """\
@@ -356,7 +343,7 @@ def register(subparsers):
       formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('model', metavar='FILE.py:FUNCTION',
                       help='the model file and its graph-building function '
-                      '(which must take is_training)')
+                      '(with or without an is_training parameter)')
   parser.add_argument('checkpoint', help='checkpoint prefix, or a directory')
   parser.add_argument('--saved-model', required=True, metavar='DIR',
                       help='directory to write the TF 2 SavedModel to')

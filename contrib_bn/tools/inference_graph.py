@@ -3,11 +3,19 @@
 Used by the export before and after freezing: which placeholders and
 variables the outputs reach, and whether anything of training mode is left
 (a training-mode fused batch norm, batch statistics of a non-fused batch
-norm, a Switch/Merge/If switched by a bool placeholder, a variable).
+norm, a Switch/Merge/If switched by a bool placeholder or by a mode
+placeholder folded to a constant, a variable), each named with the line of
+the model file that built it (`creation_site`, from the op's traceback).
 """
 
 import collections
+import contextlib
+import linecache
+import os
 import re
+import sysconfig
+
+import tensorflow as tf
 
 FUSED_OPS = ('FusedBatchNorm', 'FusedBatchNormV2', 'FusedBatchNormV3')
 PLACEHOLDERS = ('Placeholder', 'PlaceholderWithDefault', 'PlaceholderV2')
@@ -78,18 +86,35 @@ def placeholders_outside_inputs(index, outputs, inputs):
   return problems
 
 
-def training_leftovers(index, output_tensors):
+def training_leftovers(index, output_tensors, mode_names=(), origin=None):
   """Reasons the graph reaching `output_tensors` is not inference-only.
+
+  Args:
+    index: a `GraphIndex` of the graph to check.
+    output_tensors: tensor names of the outputs.
+    mode_names: node names of the mode placeholders, which the export turned
+      into constants; a conditional that still depends on one is reported.
+    origin: optional callable node name -> where it was built (or None).
 
   Returns:
     A list of human-readable problems; empty when the graph is clean.
   """
   reached = index.ancestors(output_tensors)
+  modes = set(mode_names)
   problems = []
+
+  def add(name, text):
+    site = origin(name) if origin is not None else None
+    problems.append(text + (', built at %s' % site if site else ''))
+
+  def switches_of(names):
+    return sorted(set(index.bool_placeholders(names)) |
+                  set('%s (fed False)' % n for n in names & modes))
+
   for name in index.ops_of(reached, FUSED_OPS):
     if index.nodes[name].attr['is_training'].b:
-      problems.append('training-mode %s %s (normalizes with batch '
-                      'statistics)' % (index.nodes[name].op, name))
+      add(name, 'training-mode %s %s (normalizes with batch statistics)' %
+          (index.nodes[name].op, name))
   for function in index.graph_def.library.function:
     for node in function.node_def:
       if node.op in FUSED_OPS and node.attr['is_training'].b:
@@ -99,23 +124,74 @@ def training_leftovers(index, output_tensors):
     match = _MOMENTS.match(name)
     if match and any(n.startswith(match.group(1) + '/batchnorm')
                      for n in reached):
-      problems.append('batch norm %s normalizes with batch statistics '
-                      '(%s)' % (match.group(1), name))
+      add(name, 'batch norm %s normalizes with batch statistics (%s)' %
+          (match.group(1), name))
   for name in index.ops_of(reached, _PREDICATED):
     node = index.nodes[name]
     predicate = node.input[1] if node.op in ('Switch', 'RefSwitch') else (
         node.input[0])
-    switches = index.bool_placeholders(index.ancestors([predicate]))
+    switches = switches_of(index.ancestors([predicate]))
     if switches:
-      problems.append('%s %s is switched by the bool placeholder %s (an '
-                      'is_training switch left in the graph)' %
-                      (node.op, name, ', '.join(switches)))
+      add(name, '%s %s is switched by the bool placeholder %s (an '
+          'is_training switch left in the graph)' %
+          (node.op, name, ', '.join(switches)))
   for name in index.ops_of(reached, ('Merge', 'RefMerge')):
-    switches = index.bool_placeholders(index.ancestors([name]))
+    switches = switches_of(index.ancestors([name]))
     if switches:
-      problems.append('Merge %s joins branches chosen by the bool '
-                      'placeholder %s' % (name, ', '.join(switches)))
+      add(name, 'Merge %s joins branches chosen by the bool placeholder %s' %
+          (name, ', '.join(switches)))
   for name in index.ops_of(reached, VARIABLE_OPS):
     problems.append('variable op %s %s remains (not frozen to a constant)'
                     % (index.nodes[name].op, name))
   return problems
+
+
+def _library_directories():
+  """Directories whose frames are never the user's: TF, contrib_bn, stdlib."""
+  package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  directories = [os.path.dirname(os.path.dirname(tf.__file__)), package]
+  for key in ('stdlib', 'platstdlib', 'purelib', 'platlib'):
+    path = sysconfig.get_paths().get(key)
+    if path:
+      directories.append(path)
+  return [os.path.join(os.path.abspath(d), '') for d in directories]
+
+
+def creation_site(graph, name, model_path):
+  """Where the model built the op `name`: 'FILE:LINE `code`', or None.
+
+  The innermost frame of the op's creation traceback in `model_path`; when
+  the op was built by other user code the model file called, the innermost
+  frame outside TensorFlow, contrib_bn and the standard library.
+  """
+  try:
+    frames = list(graph.get_operation_by_name(name).traceback)
+  except (KeyError, ValueError):
+    return None
+  model_path = os.path.abspath(model_path)
+  chosen = [f for f in frames if os.path.abspath(f.filename) == model_path]
+  if not chosen:
+    libraries = _library_directories()
+    chosen = [f for f in frames
+              if not os.path.abspath(f.filename).startswith(tuple(libraries))
+              and not f.filename.startswith('<')]
+  if not chosen:
+    return None
+  frame = chosen[-1]
+  line = (frame.line or linecache.getline(frame.filename,
+                                          frame.lineno)).strip()
+  return '%s:%d%s' % (frame.filename, frame.lineno,
+                      ' `%s`' % line if line else '')
+
+
+@contextlib.contextmanager
+def deprecation_notices_muted():
+  """Freezing and pruning a v1 graph has only deprecated public functions;
+  their 'deprecated' notices would drown the export's own report."""
+  logger = tf.get_logger()
+  level = logger.level
+  logger.setLevel('ERROR')
+  try:
+    yield
+  finally:
+    logger.setLevel(level)

@@ -1,10 +1,13 @@
 """The model rebuilt for inference, restored, run and frozen.
 
-Steps shared by `export` and `as_function`: build FILE.py:FUNCTION with
-`is_training=False`; check which inputs and variables the outputs read;
-restore those variables from the checkpoint (naming any missing or
-mis-shaped one); run the restored session graph on seeded inputs for the
-reference outputs; freeze the variables to constants.
+Steps shared by `export` and `as_function`: build FILE.py:FUNCTION in
+`contrib_bn.inference_mode()`, in any of the model-file forms
+(`model_file`); check which inputs and variables the outputs read; restore
+those variables from the checkpoint (naming any missing or mis-shaped one);
+run the restored session graph on seeded inputs, every mode placeholder fed
+False, for the reference outputs; freeze the variables to constants; fold
+the mode placeholders to False and prune what they decided
+(`mode_folding`).
 """
 
 import collections
@@ -14,8 +17,10 @@ import numpy as np
 import tensorflow as tf
 
 from contrib_bn import checkpoint as bn_checkpoint
+from contrib_bn import _inference_mode
 from contrib_bn.checkpoint import restorer
 from contrib_bn.tools import inference_graph
+from contrib_bn.tools import mode_folding
 from contrib_bn.tools import model_file
 
 # Batch size of the seeded verification inputs where the batch is unknown.
@@ -34,25 +39,40 @@ ArtifactCheck = collections.namedtuple(
 
 
 
-def build_for_inference(target):
-  """Builds FILE.py:FUNCTION with `is_training=False`, statically.
+@contextlib.contextmanager
+def _control_flow_v1():
+  """Conditionals built as TF 1.15 built them (Switch/Merge), which
+  `mode_folding` can resolve in a GraphDef; If ops keep their branches in
+  function bodies."""
+  was_v2 = tf.compat.v1.control_flow_v2_enabled()
+  tf.compat.v1.disable_control_flow_v2()
+  try:
+    yield
+  finally:
+    if was_v2:
+      tf.compat.v1.enable_control_flow_v2()
+
+
+def build_for_inference(target, graph=None):
+  """Builds FILE.py:FUNCTION in `contrib_bn.inference_mode()`.
+
+  FUNCTION gets `is_training=False` if it takes that parameter, and no
+  argument otherwise. When a mode placeholder decides an If (control flow
+  v2), the model is built again, into a new graph, with TF1 control flow so
+  that the export can fold the conditional; with `graph` given (a function
+  graph of `as_function`), it is built once.
 
   Raises:
-    ExportError: FUNCTION has no `is_training` parameter (see the module
-      docstring), or breaks the model-file contract.
+    model_file.ModelFileError: FUNCTION breaks the model-file contract.
   """
-  path, function = model_file.parse_target(target)
-  module = model_file.load_module(path)
-  fn = getattr(module, function, None)
-  if callable(fn) and not model_file._accepts_is_training(fn):  # pylint: disable=protected-access
-    raise ExportError(
-        '%s: the export builds the model for inference with '
-        'is_training=False fixed at graph-building time, so that no '
-        'Switch/Merge of an is_training placeholder and no batch-statistics '
-        'batch norm can remain; give %s a parameter `is_training=None` and '
-        'pass it on to batch_norm (a placeholder when it is None)' %
-        (target, function))
-  return model_file.build(target, is_training=False)
+  with _inference_mode.inference_mode():
+    model = model_file.build(target, graph=graph, for_inference=True)
+    if graph is None and tf.compat.v1.control_flow_v2_enabled() and any(
+        model_file.decides_a_conditional(t)
+        for t in model.mode_placeholders):
+      with _control_flow_v1():
+        model = model_file.build(target, for_inference=True)
+  return model
 
 
 def _variable_nodes(graph, names):
@@ -62,17 +82,22 @@ def _variable_nodes(graph, names):
 
 
 def _check_dependencies(model, index):
-  """Outputs may only read the listed inputs; returns (used, unused)."""
+  """Outputs may only read the listed inputs and the mode placeholders;
+  returns (used, unused, reached)."""
   tensors = {n: t.name for n, t in model.outputs.items()}
-  inputs = {n: t.name for n, t in model.inputs.items()}
+  allowed = {n: t.name for n, t in model.inputs.items()}
+  allowed.update(('mode %s' % t.name, t.name)
+                 for t in model.mode_placeholders)
   problems = inference_graph.placeholders_outside_inputs(index, tensors,
-                                                         inputs)
+                                                         allowed)
   if problems:
     raise ExportError(
         'outputs depend on placeholders that are not listed in `inputs`: ' +
         '; '.join('%s <- %s' % (o, ', '.join(p)) for o, p in
                   problems.items()) + ' (list them in `inputs`, or build '
-        'them as constants for inference)')
+        'them as constants for inference; a bool placeholder that is the '
+        "model's is_training can be returned under 'is_training', and is "
+        'then fed False)')
   reached = index.ancestors(tensors.values())
   used = [n for n, t in model.inputs.items() if t.op.name in reached]
   unused = [n for n, t in model.inputs.items() if t.op.name not in reached]
@@ -155,23 +180,22 @@ class _Frozen(object):
     self.reference = reference  # name -> array
     self.specs = specs        # name -> (shape list, dtype name)
     self.unused = unused
+    self.graph = None         # the session graph, for creation sites
+    self.path = None          # the model file
+    self.modes = []           # node names of the mode placeholders
+    self.folded = []          # Switches folded by mode_folding
 
-
-@contextlib.contextmanager
-def _deprecation_notices_muted():
-  """Freezing a v1 session graph has only these deprecated public functions;
-  their 'deprecated' notices would drown the export's own report."""
-  logger = tf.get_logger()
-  level = logger.level
-  logger.setLevel('ERROR')
-  try:
-    yield
-  finally:
-    logger.setLevel(level)
+  def origin(self, name):
+    """Where the model file built the op `name` (see `creation_site`)."""
+    return inference_graph.creation_site(self.graph, name, self.path)
 
 
 def freeze(target, checkpoint, seed=VERIFY_SEED):
-  """Builds, restores, runs the reference and freezes; returns `_Frozen`."""
+  """Builds, restores, runs the reference and freezes; returns `_Frozen`.
+
+  Mode placeholders are fed False for the reference, then folded to a
+  constant False in the frozen graph (`mode_folding`).
+  """
   model = build_for_inference(target)
   graph = model.graph
   index = inference_graph.GraphIndex(graph.as_graph_def())
@@ -179,23 +203,40 @@ def freeze(target, checkpoint, seed=VERIFY_SEED):
   needed = _variable_nodes(graph, reached)
   inputs = collections.OrderedDict((n, model.inputs[n]) for n in used)
   feeds = seeded_inputs(inputs, seed)
+  feed = {inputs[n]: v for n, v in feeds.items()}
+  feed.update((t, False) for t in model.mode_placeholders)
+  modes = [t.op.name for t in model.mode_placeholders]
   with tf.compat.v1.Session(graph=graph) as sess:
     _restore(sess, model, checkpoint, needed)
-    reference = sess.run(dict(model.outputs),
-                         {inputs[n]: v for n, v in feeds.items()})
+    reference = sess.run(dict(model.outputs), feed)
     values = sess.run({v.op.name: v for v in needed}) if needed else {}
     output_nodes = sorted(set(t.op.name for t in model.outputs.values()))
-    with _deprecation_notices_muted():
+    with inference_graph.deprecation_notices_muted():
       graph_def = tf.compat.v1.graph_util.convert_variables_to_constants(
           sess, graph.as_graph_def(), output_nodes)
-  with _deprecation_notices_muted():
+  with inference_graph.deprecation_notices_muted():
     graph_def = tf.compat.v1.graph_util.extract_sub_graph(graph_def,
                                                           output_nodes)
+  outputs = [t.name for t in model.outputs.values()]
+  try:
+    graph_def, folded = mode_folding.fold(graph_def, modes, outputs)
+  except mode_folding.FoldingError as e:
+    raise ExportError(str(e))
+  # Inputs that only a branch training mode takes are no longer read.
+  still = inference_graph.GraphIndex(graph_def).ancestors(outputs)
+  for name in [n for n, t in inputs.items() if t.op.name not in still]:
+    del inputs[name], feeds[name]
+    unused.append(name)
   specs = collections.OrderedDict(
       (n, ([None if d is None else int(d) for d in t.shape.as_list()],
            t.dtype.base_dtype.name)) for n, t in inputs.items())
-  return _Frozen(graph_def, collections.OrderedDict(
+  frozen = _Frozen(graph_def, collections.OrderedDict(
       (n, t.name) for n, t in inputs.items()), collections.OrderedDict(
           (n, t.name) for n, t in model.outputs.items()), feeds,
-                 {n: np.asarray(v) for n, v in reference.items()}, specs,
-                 unused, values)
+                   {n: np.asarray(v) for n, v in reference.items()}, specs,
+                   sorted(unused), values)
+  frozen.graph = graph
+  frozen.path = model_file.parse_target(target)[0]
+  frozen.modes = modes
+  frozen.folded = folded
+  return frozen

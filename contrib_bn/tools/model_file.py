@@ -10,9 +10,39 @@ into the current default graph and returns a dict:
   train_op     optional; the op one training step runs
   is_training  optional; the bool placeholder that switches batch norm
 
-If the function takes a parameter named `is_training`, tools that need a
-static mode (the export builds for inference) pass a Python bool to it, and
-the model then has no `is_training` placeholder to return.
+Three forms of FUNCTION are accepted, and the tools need no edit to any:
+
+  1. It takes `is_training`; with None it makes a placeholder:
+
+       def build(is_training=None):
+         if is_training is None:
+           is_training = tf.placeholder_with_default(True, [])
+         ...batch_norm(net, is_training=is_training)...
+
+  2. It takes no mode and makes its own placeholder (`tf.placeholder(tf.bool,
+     [])` or `tf.placeholder_with_default(True, [])`), anywhere in the code it
+     calls; returning it under `is_training` is optional:
+
+       def build():
+         is_training = tf.placeholder_with_default(True, [])
+         with slim.arg_scope([slim.batch_norm], is_training=is_training):
+           ...
+         net = tf.cond(is_training, lambda: tf.nn.dropout(net, 0.5),
+                       lambda: net)
+
+  3. It builds for inference only and takes no parameter:
+
+       def build_inference():
+         ...batch_norm(net, is_training=False)...
+
+Tools that need a static mode (the export, `as_function`) call form 1 with
+`is_training=False` and the others with no argument, always inside
+`contrib_bn.inference_mode()`, where every batch norm is static. The mode
+placeholders of a model (`Model.mode_placeholders`) are the returned
+`is_training` and every bool scalar placeholder that is not among `inputs`
+and decides a conditional (a Switch, If or StatelessIf predicate reached
+through bool ops); they are fed the mode wherever the tools run the graph.
+A FUNCTION with any other parameter without a default is refused, naming it.
 
 The same file loads unchanged under TensorFlow 1.15 and TensorFlow 2.x, in
 either import style:
@@ -35,7 +65,8 @@ import inspect
 import os
 import sys
 
-__all__ = ['Model', 'ModelFileError', 'build', 'load_module', 'parse_target']
+__all__ = ['Model', 'ModelFileError', 'build', 'decides_a_conditional',
+           'find_mode_placeholders', 'load_module', 'parse_target']
 
 _REQUIRED_KEYS = ('inputs', 'outputs')
 _OPTIONAL_KEYS = ('loss', 'train_op', 'is_training')
@@ -43,7 +74,7 @@ _OPTIONAL_KEYS = ('loss', 'train_op', 'is_training')
 Model = collections.namedtuple(
     'Model',
     ['graph', 'inputs', 'outputs', 'loss', 'train_op', 'is_training',
-     'module'])
+     'module', 'mode_placeholders'], defaults=((),))
 Model.__doc__ = """A built model.
 
 Attributes:
@@ -52,9 +83,11 @@ Attributes:
   outputs: OrderedDict name -> tensor, sorted by name.
   loss: scalar tensor or None.
   train_op: op or None.
-  is_training: bool placeholder or None (None also when built with a static
-    mode).
+  is_training: the returned bool placeholder, or None.
   module: the loaded model module.
+  mode_placeholders: tuple of the bool placeholders that switch the mode:
+    `is_training` if returned, then the others found in the graph (see the
+    module docstring), by name.
 """
 
 
@@ -225,7 +258,74 @@ def _check_contract(result, target):
   return inputs, outputs, loss, train_op, is_training
 
 
-def build(target, is_training=None, graph=None):
+def _required_parameters(function):
+  """Parameters FUNCTION needs a value for, other than `is_training`."""
+  try:
+    parameters = inspect.signature(function).parameters.values()
+  except (TypeError, ValueError):
+    return []
+  return [p.name for p in parameters
+          if p.default is inspect.Parameter.empty and p.name != 'is_training'
+          and p.kind not in (inspect.Parameter.VAR_POSITIONAL,
+                             inspect.Parameter.VAR_KEYWORD)]
+
+
+# Ops whose bool output a predicate is computed through, from a mode
+# placeholder to the Switch or If it decides.
+_PREDICATE_INPUT = {'Switch': 1, 'RefSwitch': 1, 'If': 0, 'StatelessIf': 0}
+_PLACEHOLDER_OPS = ('Placeholder', 'PlaceholderWithDefault', 'PlaceholderV2')
+
+
+def decides_a_conditional(tensor, limit=10000):
+  """Whether `tensor` reaches a Switch/If predicate through bool tensors."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  stack, seen = [tensor], set()
+  while stack and len(seen) < limit:
+    current = stack.pop()
+    if current.name in seen:
+      continue
+    seen.add(current.name)
+    for consumer in current.consumers():
+      index = _PREDICATE_INPUT.get(consumer.type)
+      if index is not None and len(consumer.inputs) > index and (
+          consumer.inputs[index].name == current.name):
+        return True
+      stack.extend(o for o in consumer.outputs
+                   if o.dtype.base_dtype == tf.bool)
+  return False
+
+
+def find_mode_placeholders(graph, inputs, returned=None):
+  """The bool placeholders that switch a model between training and inference.
+
+  Args:
+    graph: the model's `tf.Graph`.
+    inputs: the model's `inputs` dict; its placeholders are data, never a
+      mode.
+    returned: the `is_training` the model returned, or None.
+
+  Returns:
+    A tuple of tensors: `returned` first if given, then every bool placeholder
+    of shape [] not in `inputs` whose value decides a conditional, by name.
+  """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  data = set(t.name for t in inputs.values())
+  found = []
+  for op in graph.get_operations():
+    if op.type not in _PLACEHOLDER_OPS:
+      continue
+    output = op.outputs[0]
+    if (output.dtype.base_dtype != tf.bool or output.shape.rank != 0 or
+        output.name in data or
+        (returned is not None and output.name == returned.name)):
+      continue
+    if decides_a_conditional(output):
+      found.append(output)
+  found.sort(key=lambda t: t.name)
+  return tuple(([] if returned is None else [returned]) + found)
+
+
+def build(target, is_training=None, graph=None, for_inference=False):
   """Loads `FILE.py:FUNCTION`, builds the model and checks the contract.
 
   Args:
@@ -234,6 +334,9 @@ def build(target, is_training=None, graph=None):
       bool to build in that mode statically, which requires FUNCTION to take
       an `is_training` parameter.
     graph: the `tf.Graph` to build into; a new one when None.
+    for_inference: call FUNCTION with `is_training=False` when it takes that
+      parameter, and with no argument otherwise (the three forms of the
+      module docstring). The caller provides `contrib_bn.inference_mode()`.
 
   Returns:
     A `Model`.
@@ -252,8 +355,17 @@ def build(target, is_training=None, graph=None):
     raise ModelFileError(
         '%s has no function %r; functions defined there: %s' %
         (path, function_name, ', '.join(public) or '(none)'))
+  required = _required_parameters(function)
+  if required:
+    raise ModelFileError(
+        '%s: %s takes the parameter(s) %s without a default, which the tools '
+        'cannot supply; give them defaults, or add a function that calls it '
+        'with them and name that one (an `is_training` parameter is the only '
+        'one passed)' % (target, function_name, ', '.join(required)))
   kwargs = {}
-  if is_training is not None:
+  if for_inference and _accepts_is_training(function):
+    kwargs['is_training'] = False
+  elif is_training is not None:
     if not isinstance(is_training, bool):
       raise ModelFileError('is_training must be None or a Python bool, got %r'
                            % (is_training,))
@@ -272,5 +384,6 @@ def build(target, is_training=None, graph=None):
       raise ModelFileError(
           '%s: %r was built outside the default graph the function was '
           'called in' % (target, name))
+  modes = find_mode_placeholders(graph, inputs, is_training_tensor)
   return Model(graph, inputs, outputs, loss, train_op, is_training_tensor,
-               module)
+               module, modes)

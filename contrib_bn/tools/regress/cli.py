@@ -17,8 +17,10 @@ builds the graph into the default graph and returns a dict:
   inputs       required: name -> placeholder
   outputs      required: name -> tensor
   loss, train_op, is_training (a bool placeholder)   optional
-The file may use `import tensorflow as tf` or `import tensorflow.compat.v1 as
-tf`, with its tf.contrib calls unchanged.
+A bool placeholder the model makes but does not return is found when it
+decides a conditional (batch norm, dropout): training steps feed it True,
+inference False. The file may use `import tensorflow as tf` or `import
+tensorflow.compat.v1 as tf`, with its tf.contrib calls unchanged.
 
   record     runs it under TF 1.15 (--tf1-python) and stores a recording:
              seeded inputs, every variable's initial value, N training steps

@@ -396,6 +396,12 @@ def compare_recording(target, directory, progress=None,
     if recorded_specs.get(name) != (spec[0], list(spec[1])):
       problems.append('input %r: contrib_bn builds %s, TF 1.15 recorded %s' %
                       (name, spec, recorded_specs.get(name)))
+  recorded_modes = manifest.get('mode_placeholders')
+  modes = [t.name for t in model.mode_placeholders]
+  if recorded_modes is not None and recorded_modes != modes:
+    problems.append('mode placeholders: TF 1.15 fed %s, TF 2 feeds %s (the '
+                    'is_training wiring differs)' % (recorded_modes or
+                                                     'none', modes or 'none'))
   layers = runner.find_layers(tf, model.graph, graph_layers)
   tf1_layers = {d['scope']: d for d in manifest['layers']}
   tf2_layers = {scope: d for scope, _, _, d in layers}

@@ -121,6 +121,7 @@ def record(options):
       'has_loss': model.loss is not None,
       'has_train_op': model.train_op is not None,
       'has_is_training': model.is_training is not None,
+      'mode_placeholders': [t.name for t in model.mode_placeholders],
       'layers': [d for _, _, _, d in layers],
       'variables': structure['variables'],
   }

@@ -10,7 +10,10 @@ from the same variable values and fetch the same things in the same order:
     `session.run`), then the train op (a second one: with TF1 reference
     variables a single run could read variables the update is writing);
   - every variable after training;
-  - inference (`is_training` fed False when the model has that placeholder).
+  - inference, every mode placeholder fed False (the returned `is_training`
+    and the bool placeholders `model_file.find_mode_placeholders` finds, so
+    a model that keeps its placeholder to itself is run in inference mode
+    too); the training steps feed them True.
 
 This module imports nothing of contrib_bn and nothing newer than Python 3.7;
 TensorFlow is passed in, so the TF 1.15 recorder loads it by path.
@@ -221,8 +224,8 @@ def execute(tf, model, layers, inputs, steps, initial=None, progress=None,
     def feed(prefix, training):
       result = {t: inputs['%s/%s' % (prefix, n)]
                 for n, t in model.inputs.items()}
-      if model.is_training is not None:
-        result[model.is_training] = training
+      for mode in model.mode_placeholders:
+        result[mode] = training
       return result
 
     def fetches():
@@ -283,8 +286,8 @@ def restored_inference(tf, model, layers, inputs, checkpoint_prefix):
     for name, tensor in model.outputs.items():
       wanted['output/' + name] = tensor
     feed = {t: inputs['inference/%s' % n] for n, t in model.inputs.items()}
-    if model.is_training is not None:
-      feed[model.is_training] = False
+    for mode in model.mode_placeholders:
+      feed[mode] = False
     for key, value in sess.run(wanted, feed).items():
       arrays['restored/' + key] = value
   return arrays
