@@ -131,6 +131,14 @@ def test_a_failing_case_reports_one_line_and_verbose_the_trace(monkeypatch):
   assert len(verify.one_line(error).splitlines()) > 5
 
 
+def test_an_autograph_error_reports_its_own_last_line():
+  error = TypeError('in user code:\n\n    File "model.py", line 3, in step\n'
+                    '        return layer(x)\n\n'
+                    '    TypeError: unsupported operand type(s)\n')
+  assert verify.one_line(error) == (
+      'TypeError: unsupported operand type(s)')
+
+
 def cli_graph():
   """A renorm contrib_bn graph for `inspect --graph` (built in place)."""
   case = Era(os.path.join(ERAS_DIR, 'tf1.13.1'),

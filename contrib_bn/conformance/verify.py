@@ -46,10 +46,16 @@ def one_line(error):
   # first line that is none of it.
   said = [line for line in lines if not _TRACE_LINE.match(line)]
   first = (said or lines or [''])[0]
+  if first in ('in user code:', 'in converted code:'):
+    # AutoGraph puts the error itself last, after the user's frames.
+    first = said[-1]
+  name = type(error).__name__
+  if first.startswith(name + ': '):
+    first = first[len(name) + 2:]
   op = getattr(error, 'op', None)
   node = getattr(op, 'name', None)
   where = ' at node %s' % node if node else ''
-  summary = '%s%s: %s' % (type(error).__name__, where, first)
+  summary = '%s%s: %s' % (name, where, first)
   if VERBOSE:
     summary += '\n' + ''.join(traceback.format_exception(
         type(error), error, error.__traceback__))
