@@ -14,8 +14,9 @@ import importlib
 
 __version__ = '0.1.0'
 
-# Public name -> (module, attribute). `checkpoint`, `export` and
-# `keras_export` are modules of their own; the rest are functions.
+# Public name -> (module, attribute). `checkpoint`, `export`,
+# `keras_export` and `layers` are modules of their own; the rest are
+# functions.
 _PUBLIC = {
     'add_arg_scope': ('contrib_bn.compat.arg_scope', 'add_arg_scope'),
     'arg_scope': ('contrib_bn.compat.arg_scope', 'arg_scope'),
@@ -28,6 +29,7 @@ _PUBLIC = {
     'inference_mode': ('contrib_bn._inference_mode', 'inference_mode'),
     'install': ('contrib_bn.compat.install', 'install'),
     'keras_export': ('contrib_bn.keras_export', None),
+    'layers': ('contrib_bn.layers', None),
     'select_path': ('contrib_bn._dispatch', 'select_path'),
     'synchronized_statistics': ('contrib_bn.distribute',
                                 'synchronized_statistics'),

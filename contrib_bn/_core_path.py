@@ -31,19 +31,27 @@ _LOW_PRECISION = (tf.float16, tf.bfloat16)
 _GAMMA_FIRST = (constants.GAMMA, constants.BETA)
 
 
-def core_batch_norm(inputs, args):
-  """Builds the core-layer path; `args` holds `batch_norm`'s arguments."""
+def core_batch_norm(inputs, args, axis=None):
+  """Builds the core-layer path; `args` holds `batch_norm`'s arguments.
+
+  `axis` is the non-negative channel axis `tf.layers.BatchNormalization`
+  was given (contrib_bn.layers); None takes it from `args.data_format`.
+  """
   inputs = tf.convert_to_tensor(inputs)
   clipping = _renorm_clipping(args)
   input_shape = inputs.get_shape()
   if not input_shape.ndims:
     raise _tf1_errors.core_undefined_rank(input_shape)
   ndims = input_shape.ndims
-  axis = _dispatch.channel_axis(args.data_format, ndims)
+  if axis is None:
+    axis = _dispatch.channel_axis(args.data_format, ndims)
   if axis >= ndims:
     raise _tf1_errors.core_invalid_axis(axis)
+  # The kernel takes channels first or last only; TF 1.15's layer used the
+  # moments formulas for any other axis.
   use_kernel = _dispatch.uses_fused_kernel(
-      constants.PATH_CORE, ndims, args.fused, args.renorm, args.adjustment)
+      constants.PATH_CORE, ndims, args.fused, args.renorm,
+      args.adjustment) and axis in (1, ndims - 1)
   channels = tf.compat.dimension_value(input_shape[axis])
   if channels is None:
     raise _tf1_errors.core_undefined_channels(input_shape)
@@ -195,8 +203,10 @@ class _CoreLayerCall(object):
     if training_value is not False and args.adjustment is not None:
       adjustment = self._adjustment(inputs)
     # Renorm's corrections apply in training only; inference normalizes
-    # by the moving statistics like any other layer.
+    # by the moving statistics like any other layer. The kernel sees
+    # channels first or last only.
     if ((not args.renorm or training_value is False) and
+        self.axis in (1, self.ndims - 1) and
         _fused_statistics.kernel_applies(inputs, self.axis, args.epsilon)):
       kernel_adjustment = self._per_channel(adjustment)
       if kernel_adjustment is not None:

@@ -197,6 +197,14 @@ def core_undefined_channels(shape):
                     shape_arg(shape))
 
 
+def layer_axis_type(axis):
+  return TypeError('axis must be int or list, type given: %s' % type(axis))
+
+
+def layer_duplicate_axis(axis):
+  return ValueError('Duplicate axis: %s' % (axis,))
+
+
 def core_unknown_clipping_keys(clipping):
   return ValueError('renorm_clipping %s contains keys not in %s' %
                     (clipping, constants.RENORM_CLIPPING_KEYS))

@@ -49,6 +49,7 @@ import types
 from contrib_bn.compat.arg_scope import add_arg_scope
 from contrib_bn.compat.arg_scope import arg_scope
 from contrib_bn.compat.arg_scope import current_arg_scope
+from contrib_bn.compat import tf_layers
 
 __all__ = ['PROVIDED', 'install', 'uninstall']
 
@@ -407,6 +408,7 @@ def install():
       setattr(module, _ATTRIBUTE, namespace)
       patched.append((module, previous, listed))
     registered = _register_modules(namespace)
+    tf_layers.patch(_target_modules())
     _state = (namespace, patched, registered)
     return namespace
 
@@ -494,6 +496,7 @@ def uninstall():
         del sys.modules[name]
     from contrib_bn.compat import slim as slim_support  # pylint: disable=g-import-not-at-top
     slim_support.restore()
+    tf_layers.restore()
     for name, module in registered.items():
       if module is _ABSENT:
         sys.modules.pop(name, None)
