@@ -116,10 +116,14 @@ for onednn in 0 1; do
     --distributed-goldens "$fresh/distributed" \
     --fetch-goldens "$fresh/fetches"
 
+  # The second setting leaves out the modules whose checks do not depend on
+  # it (tests/conftest.py, SINGLE_SETTING_MODULES).
+  selection=()
+  [ "$onednn" = 1 ] && selection=(-m "not single_setting")
   run_suite "tests (TF $tf2_version, $setting)" "$pytest_counts" \
     env -C "$root" TF_ENABLE_ONEDNN_OPTS="$onednn" \
     CONTRIB_BN_TF1_PYTHON="$tf1/bin/python" \
-    "$tf2/bin/python" -m pytest tests -q -p no:cacheprovider
+    "$tf2/bin/python" -m pytest tests -q -p no:cacheprovider "${selection[@]}"
 
   run_suite "tf_slim net tests (TF $tf2_version, $setting)" "$pytest_counts" \
     env -C "$root" TF_ENABLE_ONEDNN_OPTS="$onednn" \

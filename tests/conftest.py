@@ -37,7 +37,8 @@ def copy_golden():
 #               machine: it runs the whole corpus, builds full-size nets,
 #               thousand-layer graphs or the benchmark, or starts processes;
 #   subprocess  starts Python processes (fresh TensorFlow imports);
-#   tf1         needs the TF 1.15.5 interpreter (CONTRIB_BN_TF1_PYTHON).
+#   tf1         needs the TF 1.15.5 interpreter (CONTRIB_BN_TF1_PYTHON);
+#   single_setting  run under one oneDNN setting (see below).
 # `pytest -m "not slow"` is the fast tier; scripts/test.sh runs everything.
 SLOW_MODULES = frozenset([
     'test_bench_smoke', 'test_checkpoint_eras', 'test_cli_startup',
@@ -55,6 +56,14 @@ SUBPROCESS_MODULES = frozenset([
     'test_xla',
 ])
 TF1_MODULES = frozenset(['test_bench_smoke', 'test_regress', 'test_slim_nets'])
+# Run under one oneDNN setting only (scripts/test.sh runs the rest under both):
+# what they check does not depend on the graph TensorFlow runs (imports,
+# source scanning, packaging, start-up log lines), or `verify` covers it under
+# both settings (test_goldens replays the corpus `verify` checks).
+SINGLE_SETTING_MODULES = frozenset([
+    'test_architecture', 'test_scan', 'test_release', 'test_cli_startup',
+    'test_goldens',
+])
 
 
 def pytest_collection_modifyitems(config, items):
@@ -63,6 +72,7 @@ def pytest_collection_modifyitems(config, items):
     module = item.module.__name__.rsplit('.', 1)[-1]
     for marker, modules in (('slow', SLOW_MODULES),
                             ('subprocess', SUBPROCESS_MODULES),
-                            ('tf1', TF1_MODULES)):
+                            ('tf1', TF1_MODULES),
+                            ('single_setting', SINGLE_SETTING_MODULES)):
       if module in modules:
         item.add_marker(getattr(pytest.mark, marker))
