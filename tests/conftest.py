@@ -46,14 +46,14 @@ SLOW_MODULES = frozenset([
     'test_install', 'test_migration', 'test_properties', 'test_regress',
     'test_release', 'test_scale', 'test_slim_compat', 'test_slim_nets',
     'test_tf1_batchnorm_suite', 'test_xla', 'test_distributed_goldens',
-    'test_keras_export',
+    'test_keras_export', 'test_tf_layers',
 ])
 SUBPROCESS_MODULES = frozenset([
     'test_bench_smoke', 'test_cli_startup', 'test_contrib_layers_names',
     'test_export', 'test_export_forms', 'test_install', 'test_migration',
     'test_regress', 'test_release', 'test_remapper_patterns', 'test_scan',
     'test_slim_compat', 'test_slim_nets', 'test_tf1_batchnorm_suite',
-    'test_xla',
+    'test_tf_layers', 'test_xla',
 ])
 TF1_MODULES = frozenset(['test_bench_smoke', 'test_regress', 'test_slim_nets'])
 # Run under one oneDNN setting only (scripts/test.sh runs the rest under both):
