@@ -8,16 +8,19 @@ below, where a TF 2.x program finds the same function or its successor:
 variable helpers and `tf.contrib.training` moved).
 Names whose TF 2 counterpart behaves differently say how.
 
-`tf.compat.v1.layers.*` and `tf.compat.v1.nn.rnn_cell.*` are not named: with
-Keras 3 they raise "not available with Keras 3". `tf.contrib.rnn`,
-`tf.contrib.seq2seq` and `tf.contrib.learn` have no entry for that reason.
+`tf.compat.v1.layers.*` and `tf.compat.v1.nn.rnn_cell.*` are never a
+replacement: with Keras 3 they raise "not available with Keras 3".
+`tf.contrib.rnn`, `tf.contrib.seq2seq` and `tf.contrib.learn` have no entry
+for that reason. The common `tf.layers` functions have one of their own: the
+`tf.contrib.layers` function install() serves in their place, with the
+arguments and defaults that differ (tests/test_scan_programs.py builds each).
 """
 
 __all__ = ['REPLACEMENTS', 'replacement_for', 'replacements_under']
 
 _SLIM = ' (pip install tf-slim; the same function, moved out of tf.contrib)'
 
-# 'tf.contrib.<name>' -> where TF 2.x code finds it.
+# 'tf.contrib.<name>' or 'tf.layers.<name>' -> where TF 2.x code finds it.
 REPLACEMENTS = {
     # tf.contrib.layers: the names neither contrib_bn nor tf_slim provides
     # (contrib_bn.compat.layers_registry.UNPROVIDED), the tf.contrib.learn
@@ -96,6 +99,41 @@ REPLACEMENTS = {
     'tf.contrib.layers.regression_target': (
         'tf.compat.v1.losses.mean_squared_error (the loss of the '
         'tf.contrib.learn head it built; tf.estimator is gone from TF 2.16)'),
+    # tf.layers (tf.compat.v1.layers), refused with Keras 3: the TF 1.15
+    # tf.contrib.layers function that install() serves (from tf_slim), which
+    # names its variables weights/biases where tf.layers said kernel/bias.
+    'tf.layers.conv2d': (
+        'tf.contrib.layers.conv2d after contrib_bn.install() (num_outputs='
+        'filters, stride=strides; its defaults differ: padding \'SAME\' not '
+        '\'valid\', activation_fn tf.nn.relu not None, variance-scaling '
+        'not Glorot weights; variables weights/biases, not kernel/bias)'),
+    'tf.layers.conv2d_transpose': (
+        'tf.contrib.layers.conv2d_transpose after contrib_bn.install() '
+        '(num_outputs=filters, stride=strides; its defaults differ: padding '
+        '\'SAME\' not \'valid\', activation_fn tf.nn.relu not None, '
+        'variance-scaling not Glorot weights; variables weights/biases, not '
+        'kernel/bias)'),
+    'tf.layers.dense': (
+        'tf.contrib.layers.fully_connected after contrib_bn.install() '
+        '(num_outputs=units; its defaults differ: activation_fn tf.nn.relu '
+        'not None, variance-scaling not Glorot weights; variables '
+        'weights/biases, not kernel/bias)'),
+    'tf.layers.batch_normalization': (
+        'tf.contrib.layers.batch_norm after contrib_bn.install() (decay='
+        'momentum, is_training=training, scale=True; its defaults differ: '
+        'decay 0.999 not 0.99, scale False, is_training True not False; '
+        'variables under BatchNorm/, not batch_normalization/)'),
+    'tf.layers.flatten': 'tf.contrib.layers.flatten after contrib_bn.install()',
+    'tf.layers.max_pooling2d': (
+        'tf.contrib.layers.max_pool2d after contrib_bn.install() '
+        '(kernel_size=pool_size, stride=strides)'),
+    'tf.layers.average_pooling2d': (
+        'tf.contrib.layers.avg_pool2d after contrib_bn.install() '
+        '(kernel_size=pool_size, stride=strides)'),
+    'tf.layers.dropout': (
+        'tf.contrib.layers.dropout after contrib_bn.install() (keep_prob='
+        '1 - rate, is_training=training; its default is_training is True, '
+        'not False)'),
     # tf.contrib.framework's variable helpers.
     'tf.contrib.framework.get_variables': 'tf_slim.get_variables' + _SLIM,
     'tf.contrib.framework.get_model_variables': (

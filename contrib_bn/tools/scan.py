@@ -1,72 +1,57 @@
 """`python -m contrib_bn scan PATH... [--json]`: what in a TF1 code base breaks.
 
 The scanner reads Python sources with `ast`; it never imports or runs them.
-It lists every use of `tf.contrib` (attribute chains, `import` and
-`from ... import` statements, aliases such as `slim = tf.contrib.slim`), and
-for each name says whether `contrib_bn.install()` provides it and, if not,
-the TF 2 replacement where one exists. Every `batch_norm` call site (direct,
-through `normalizer_fn=`, with arguments from an enclosing `arg_scope`) gets
-its arguments, literal values or `<dynamic>`, and the internal path TF 1.15
+It lists every use of the TF1 namespaces legacy code reaches: `tf.contrib.*`
+(attribute chains, `import tensorflow.contrib...` and `from ... import`
+lines), `tf.layers.*` and `tf.nn.rnn_cell.*` (also spelled
+`tf.compat.v1.` or `tensorflow.`), and tf_slim under any alias
+(`tf.contrib.slim`, `import tensorflow.contrib.slim as slim`,
+`import tf_slim as slim`). It follows `import ... as`, `from ... import`,
+assignments of a module or function to a local name (`slim =
+tf.contrib.slim`, `conv = tf.layers.conv2d`) and `functools.partial(...)`
+of one; a use reached through them is listed at its own line.
+
+Each name gets the verdict of `contrib_bn.compat.verdicts`: with install()
+in effect (the scan installs it for the duration, and uninstalls after), the
+name is looked up as the program will look it up, so the report says what
+the program meets after install(): provided (by contrib_bn, by tf_slim when
+it is installed, or by TensorFlow), or NOT PROVIDED with the reason
+(TensorFlow 2.21: "`conv2d` is not available with Keras 3"; without
+tf_slim: "needs tf_slim (pip install tf-slim)") and the TF 2 replacement
+from contrib_bn.compat.replacements where there is one.
+
+Every `batch_norm` call site (direct, through `normalizer_fn=`, through a
+`functools.partial`, with arguments from an enclosing `arg_scope`) gets its
+arguments, literal values or `<dynamic>`, and the internal path TF 1.15
 took where the arguments decide it.
 
-Exit status: 0 when everything used is provided, 1 when a used name is not
-provided or cannot be determined (dynamic access), 2 on bad arguments.
-Files that do not parse are reported and skipped.
-
-What install() provides is ONE table, the one `contrib_bn.compat.install`
-itself uses (`PROVIDED`, or `_PROVIDED`), read at run time and extended by
-`contrib_bn.compat.replacements.PROVIDED` when that module exists, so the
-report can never disagree with what install() does. Replacements are
-`REPLACEMENTS` below, merged with `contrib_bn.compat.replacements.REPLACEMENTS`
-when that module exists.
+Exit status: 0 when every name used is provided after install(), 1 when a
+used name is not (or cannot be told: dynamic access such as
+`getattr(tf.contrib.layers, name)`), 2 on bad arguments. Files that do not
+parse are reported and skipped.
 
 The module is over 400 lines because the one AST visitor keeps aliases,
-imports and `arg_scope` nesting in shared state while it walks a file, and
-the normalization, tables and report it feeds are read with it; split apart,
-each piece would need the visitor's internals.
+imports, partials and `arg_scope` nesting in shared state while it walks a
+file, and the normalization and report it feeds are read with it; split
+apart, each piece would need the visitor's internals.
 """
 
 import ast
 import collections
-import importlib
 import json
 import os
 import sys
 
+from contrib_bn.compat import verdicts
+
 # --- knowledge ---------------------------------------------------------------
 
-# Where the table of names install() makes reachable lives, and the
-# attribute names it may have there (public first).
-_INSTALL_MODULE = 'contrib_bn.compat.install'
-_REPLACEMENTS_MODULE = 'contrib_bn.compat.replacements'
-_PROVIDED_ATTRIBUTES = ('PROVIDED', '_PROVIDED')
-
-# Not provided, but TF 2 (or a maintained package) has a replacement.
-# Longest matching prefix wins; a replacement ending in '.' gets the rest of
-# the name appended. No tf.contrib.layers name is listed: which of them
-# install() provides, and the replacement of those it does not, come from
-# install's own tables (PROVIDED, built from
-# contrib_bn.compat.layers_registry, and contrib_bn.compat.replacements).
-REPLACEMENTS = {
-    'tf.contrib.slim': 'tf_slim.  (pip install tf_slim)',
-    'tf.contrib.framework.get_or_create_global_step':
-        'tf.compat.v1.train.get_or_create_global_step',
-    'tf.contrib.framework.get_variables': 'tf_slim.get_variables',
-    'tf.contrib.framework.get_variables_to_restore':
-        'tf_slim.get_variables_to_restore',
-    'tf.contrib.rnn': 'tf.compat.v1.nn.rnn_cell',
-    'tf.contrib.seq2seq': 'tensorflow_addons.seq2seq',
-    'tf.contrib.image': 'tensorflow_addons.image',
-    'tf.contrib.opt': 'tensorflow_addons.optimizers',
-    'tf.contrib.metrics': 'tf.compat.v1.metrics',
-    'tf.contrib.data': 'tf.data.experimental',
-    'tf.contrib.distributions': 'tensorflow_probability.distributions',
-    'tf.contrib.training.HParams': 'a dict or a dataclass',
-    'tf.contrib.tpu': 'tf.distribute.TPUStrategy',
-}
-
-BATCH_NORM_NAMES = ('tf.contrib.layers.batch_norm', 'tf.contrib.slim.batch_norm')
-ARG_SCOPE_NAMES = ('tf.contrib.framework.arg_scope', 'tf.contrib.slim.arg_scope')
+BATCH_NORM_NAMES = ('tf.contrib.layers.batch_norm', 'tf.contrib.slim.batch_norm',
+                    'tf_slim.batch_norm', 'tf_slim.layers.batch_norm',
+                    'tf_slim.layers.layers.batch_norm')
+ARG_SCOPE_NAMES = ('tf.contrib.framework.arg_scope', 'tf.contrib.slim.arg_scope',
+                   'tf_slim.arg_scope', 'tf_slim.ops.arg_scope.arg_scope')
+_PARTIAL = 'functools.partial'
 
 # `tf.contrib.layers.batch_norm`'s parameters in TF 1.15's order.
 BATCH_NORM_PARAMETERS = (
@@ -93,6 +78,9 @@ _LEGACY_PREFIXES = (
     ('tf.contrib.framework.python.ops.', 'tf.contrib.framework.'),
 )
 
+# Roots of the dotted names the scanner follows.
+_ROOTS = ('tensorflow', 'tf_slim', 'functools')
+
 DYNAMIC = '<dynamic>'
 
 # contrib_bn.constants path ids -> the words the docs use.
@@ -100,81 +88,14 @@ _PATH_LABELS = {'fused': 'fused kernel', 'core': 'core layer',
                 'moments': 'moments'}
 
 
-def _optional_module(name):
-  """The module `name`, or None when it does not exist (yet)."""
-  try:
-    return importlib.import_module(name)
-  except ImportError as e:
-    # Only the module's own absence is optional; an import failing inside
-    # it is a real error.
-    if getattr(e, 'name', None) != name:
-      raise
-    return None
-
-
-def _name_table(module, attributes):
-  """The first of `attributes` on `module` that is a sequence of names."""
-  for attribute in attributes:
-    exposed = getattr(module, attribute, None)
-    if isinstance(exposed, (tuple, list, set, frozenset)):
-      return [n for n in exposed if isinstance(n, str)]
-  return None
-
-
-def provided_names():
-  """The dotted names install() makes reachable, in both normalized forms.
-
-  Read from `contrib_bn.compat.install` (and `contrib_bn.compat.replacements`
-  when present) at every call, so the scan follows whatever install() does.
-
-  Raises:
-    RuntimeError: `contrib_bn.compat.install` exposes no table of names.
-  """
-  install = importlib.import_module(_INSTALL_MODULE)
-  table = _name_table(install, _PROVIDED_ATTRIBUTES)
-  if table is None:
-    raise RuntimeError(
-        'scan: %s has none of %s, the table of names install() provides' %
-        (_INSTALL_MODULE, ', '.join(_PROVIDED_ATTRIBUTES)))
-  extra = _optional_module(_REPLACEMENTS_MODULE)
-  if extra is not None:
-    table.extend(_name_table(extra, _PROVIDED_ATTRIBUTES) or ())
-  names = set()
-  for name in table:
-    # Legacy module paths stay importable under their own spelling, and
-    # their members are the short names.
-    names.add(normalize(name, legacy=False))
-    names.add(normalize(name))
-  return names
-
-
-def replacements():
-  """REPLACEMENTS, merged with contrib_bn.compat.replacements if present."""
-  table = dict(REPLACEMENTS)
-  module = _optional_module(_REPLACEMENTS_MODULE)
-  if module is None:
-    return table
-  external = getattr(module, 'REPLACEMENTS', None)
-  if isinstance(external, dict):
-    for name, value in external.items():
-      if isinstance(name, str):
-        table[name if name.startswith('tf.') else 'tf.' + name] = str(value)
-  return table
-
-
 def normalize(name, legacy=True):
   """'tensorflow.contrib.layers.python.layers.layers.x' -> 'tf.contrib.layers.x'.
 
-  With `legacy=False` the long module paths are kept: an import statement
-  needs that exact module to be importable.
+  `tensorflow.compat.v1.` is `tf.`; tf_slim names stay as written. With
+  `legacy=False` the long module paths are kept: an import statement needs
+  that exact module to be importable.
   """
-  if name == 'tensorflow' or name.startswith('tensorflow.'):
-    name = 'tf' + name[len('tensorflow'):]
-  for prefix in ('tf.compat.v1.', 'tf.compat.v2.'):
-    if name == prefix[:-1]:
-      name = 'tf'
-    elif name.startswith(prefix):
-      name = 'tf.' + name[len(prefix):]
+  name = verdicts.spelling(name)
   if not legacy:
     return name
   for old, new in _LEGACY_PREFIXES:
@@ -185,32 +106,28 @@ def normalize(name, legacy=True):
   return name
 
 
-def status(name, provided, table):
-  """(state, replacement) for a normalized contrib name.
+def status(name, judge):
+  """The verdict of a normalized name as a dict.
 
-  state is 'provided', 'namespace' (a module on the way to provided names),
-  'dynamic' (cannot be told statically) or 'missing'.
+  `judge` is what `verdicts.after_install()` yields.
+
+  Its 'status' is 'provided', 'namespace' (a provided module), 'dynamic'
+  (cannot be told statically) or 'missing'; 'provider', 'reason', 'message'
+  and 'replacement' come from contrib_bn.compat.verdicts.provides.
   """
   if DYNAMIC in name:
-    return 'dynamic', None
-  if name in provided:
-    return 'provided', None
-  if any(p.startswith(name + '.') for p in provided):
-    return 'namespace', None
-  best = None
-  for prefix in table:
-    if name == prefix or name.startswith(prefix + '.'):
-      if best is None or len(prefix) > len(best):
-        best = prefix
-  if best is None:
-    return 'missing', None
-  replacement = table[best]
-  if replacement.split('  ')[0].endswith('.'):
-    head, _, note = replacement.partition('  ')
-    rest = name[len(best) + 1:]
-    replacement = (head + rest if rest else head.rstrip('.')) + (
-        '  ' + note if note else '')
-  return 'missing', replacement
+    return {'status': 'dynamic', 'provider': None,
+            'reason': 'computed at run time', 'replacement': None,
+            'message': '%s: the name is computed at run time, so the scan '
+                       'cannot tell whether install() provides it; spell '
+                       'it out' % name}
+  verdict = judge(name)
+  state = verdict.status
+  if state == verdicts.PROVIDED and verdict.module:
+    state = 'namespace'
+  return {'status': state, 'provider': verdict.provider,
+          'reason': verdict.reason, 'message': verdict.message,
+          'replacement': verdict.replacement}
 
 
 # --- the walk ----------------------------------------------------------------
@@ -234,11 +151,14 @@ def _literal(node, resolve):
 
 
 class _FileScanner(ast.NodeVisitor):
-  """Collects the contrib uses and batch_norm call sites of one module."""
+  """Collects the TF1-namespace uses and batch_norm call sites of one module."""
 
   def __init__(self, filename):
     self.filename = filename
-    self.aliases = {}  # local name -> dotted name ('tf', 'tf.contrib.slim'...)
+    # local name -> dotted name ('tf', 'tf.contrib.slim', 'tf_slim'...)
+    self.aliases = {}
+    # local name -> (dotted name, {argument: text}, line) of a partial
+    self.partials = {}
     self.dicts = {}    # local name -> latest dict literal assigned to it
     self.uses = []
     self.sites = []
@@ -268,66 +188,100 @@ class _FileScanner(ast.NodeVisitor):
     return normalize('.'.join([self.aliases[node.id]] +
                               list(reversed(parts))))
 
-  def contrib(self, node):
+  def tracked(self, node):
+    """The dotted name of `node` if it lies in a TF1 namespace, else None."""
     name = self.dotted(node)
-    if name is not None and (name == 'tf.contrib' or
-                             name.startswith('tf.contrib.')):
+    if name is not None and verdicts.covers(name.replace(DYNAMIC, 'x')):
       return name
     return None
 
   def use(self, node, name, kind):
     self.uses.append(Use(self.filename, node.lineno, name, kind))
 
+  def bind(self, local, name, partial=None):
+    self.aliases[local] = name
+    if partial is None:
+      self.partials.pop(local, None)
+    else:
+      self.partials[local] = partial
+
   # Imports and aliases.
 
   def visit_Import(self, node):
     for alias in node.names:
-      name = normalize(alias.name)
-      if not (name == 'tf' or name.startswith('tf.')):
+      root = alias.name.split('.')[0]
+      if root not in _ROOTS:
         continue
+      name = normalize(alias.name)
       if alias.asname:
-        self.aliases[alias.asname] = name
+        self.bind(alias.asname, name)
       else:
         # `import tensorflow.contrib.slim` binds `tensorflow`.
-        self.aliases[alias.name.split('.')[0]] = 'tf'
-      if name.startswith('tf.contrib'):
-        self.use(node, normalize(alias.name, legacy=False), 'import')
+        self.bind(root, normalize(root))
+      exact = normalize(alias.name, legacy=False)
+      if verdicts.covers(exact):
+        self.use(node, exact, 'import')
 
   def visit_ImportFrom(self, node):
-    if node.level or not node.module:
+    if node.level or not node.module or (
+        node.module.split('.')[0] not in _ROOTS):
       return
     module = normalize(node.module)
-    if not (module == 'tf' or module.startswith('tf.')):
-      return
     for alias in node.names:
       if alias.name == '*':
-        if module.startswith('tf.contrib'):
+        if verdicts.covers(module):
           self.use(node, module + '.' + DYNAMIC, 'import *')
         continue
-      name = normalize(node.module + '.' + alias.name)
-      self.aliases[alias.asname or alias.name] = name
-      if name.startswith('tf.contrib'):
-        self.use(node, normalize(node.module + '.' + alias.name,
-                                 legacy=False), 'import')
+      self.bind(alias.asname or alias.name,
+                normalize(node.module + '.' + alias.name))
+      exact = normalize(node.module + '.' + alias.name, legacy=False)
+      if verdicts.covers(exact):
+        self.use(node, exact, 'import')
 
   def visit_Assign(self, node):
-    name = self.contrib(node.value)
+    names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+    value = node.value
+    name = self.dotted(value)
     if name is not None:
-      self.use(node, name, 'alias')
-      for target in node.targets:
-        if isinstance(target, ast.Name):
-          self.aliases[target.id] = name
+      # `slim = tf.contrib.slim`, `conv = tf.layers.conv2d`, `v1 = tf.compat.v1`.
+      if verdicts.covers(name.replace(DYNAMIC, 'x')):
+        self.use(node, name, 'alias')
+      for local in names:
+        self.bind(local, name)
       return
-    if isinstance(node.value, ast.Dict):
-      for target in node.targets:
-        if isinstance(target, ast.Name):
-          self.dicts[target.id] = node.value
+    partial = self.partial_of(value)
+    for local in names:
+      self.aliases.pop(local, None)
+      self.partials.pop(local, None)
+      if partial is not None:
+        self.bind(local, partial[0], partial)
+      if isinstance(value, ast.Dict):
+        self.dicts[local] = value
     self.generic_visit(node)
+
+  def partial_of(self, node):
+    """(name, {argument: text}, line) for `functools.partial(f, ...)` of a
+    TF1 name f, else None."""
+    if not (isinstance(node, ast.Call) and node.args and
+            self.dotted(node.func) == _PARTIAL):
+      return None
+    name = self.tracked(node.args[0])
+    if name is None:
+      return None
+    arguments = {}
+    for keyword in node.keywords:
+      if keyword.arg is None:
+        arguments['**kwargs'] = DYNAMIC
+      else:
+        arguments[keyword.arg] = _literal(keyword.value, self.dotted)
+    if len(node.args) > 1:
+      arguments['*args'] = DYNAMIC
+    return name, arguments, node.lineno
 
   # Uses.
 
   def visit_Attribute(self, node):
-    name = self.contrib(node)
+    name = self.tracked(node)
     if name is not None:
       self.use(node, name, 'attribute')
       return
@@ -335,32 +289,50 @@ class _FileScanner(ast.NodeVisitor):
 
   def visit_Name(self, node):
     if isinstance(node.ctx, ast.Load):
-      name = self.contrib(node)
+      name = self.tracked(node)
       if name is not None:
         self.use(node, name, 'name')
 
   def visit_Call(self, node):
-    name = self.contrib(node.func)
-    if name is not None and DYNAMIC not in name and name.split('.')[-1] == (
-        'batch_norm') and name in BATCH_NORM_NAMES:
-      self.batch_norm_site(node, name)
+    name = self.tracked(node.func)
+    target = self.batch_norm_of(node.func)
+    if target is not None:
+      self.batch_norm_site(node, *target)
     for keyword in node.keywords:
-      if keyword.arg == 'normalizer_fn' and self.is_batch_norm(keyword.value):
-        via = name or _call_name(node)
-        if name in ARG_SCOPE_NAMES and node.args and isinstance(
-            node.args[0], (ast.List, ast.Tuple)):
-          via = 'arg_scope of ' + ', '.join(
-              self.contrib(e) or DYNAMIC for e in node.args[0].elts)
-        self.normalizer_site(node, node.keywords, via)
+      if keyword.arg != 'normalizer_fn':
+        continue
+      normalizer = self.batch_norm_of(keyword.value)
+      if normalizer is None:
+        continue
+      via = name or _call_name(node)
+      if name in ARG_SCOPE_NAMES and node.args and isinstance(
+          node.args[0], (ast.List, ast.Tuple)):
+        via = 'arg_scope of ' + ', '.join(
+            self.tracked(e) or DYNAMIC for e in node.args[0].elts)
+      if normalizer[0] not in BATCH_NORM_NAMES:
+        via = '%s, through %s' % (via or '?', normalizer[0])
+      self.normalizer_site(node, node.keywords, via, normalizer[1])
     self.generic_visit(node)
 
-  def is_batch_norm(self, node):
-    name = self.contrib(node)
-    return name in BATCH_NORM_NAMES
+  def batch_norm_of(self, node):
+    """(via, {argument: text} bound by a partial) if `node` is batch_norm."""
+    partial = self.partial_of(node)
+    if partial is None and isinstance(node, ast.Name):
+      partial = self.partials.get(node.id)
+    if partial is not None:
+      name, arguments, line = partial
+      if name in BATCH_NORM_NAMES:
+        return ('functools.partial of %s (line %d)' % (name, line),
+                dict(arguments))
+      return None
+    name = self.tracked(node)
+    if name in BATCH_NORM_NAMES:
+      return name, {}
+    return None
 
   # batch_norm call sites.
 
-  def scoped_arguments(self):
+  def scoped_arguments(self, bound):
     merged = {}
     dynamic = False
     for kind, arguments in self.arg_scopes:
@@ -368,11 +340,13 @@ class _FileScanner(ast.NodeVisitor):
         dynamic = True
       else:
         merged.update(arguments)
-    return merged, dynamic
+    from_scope = sorted(merged)
+    # A partial's arguments win over arg_scope's, as a call's own do.
+    merged.update(bound)
+    return merged, from_scope, dynamic
 
-  def batch_norm_site(self, node, via):
-    arguments, dynamic_scope = self.scoped_arguments()
-    from_scope = sorted(arguments)
+  def batch_norm_site(self, node, via, bound):
+    arguments, from_scope, dynamic_scope = self.scoped_arguments(bound)
     for index, arg in enumerate(node.args):
       if isinstance(arg, ast.Starred):
         arguments['*args'] = DYNAMIC
@@ -391,11 +365,11 @@ class _FileScanner(ast.NodeVisitor):
       arguments['arg_scope'] = DYNAMIC
     self.sites.append(CallSite(self.filename, node.lineno, via, arguments,
                                [a for a in from_scope
-                                if a in arguments], tf1_path(arguments)))
+                                if a in arguments and a not in bound],
+                               tf1_path(arguments)))
 
-  def normalizer_site(self, node, keywords, via):
-    arguments, dynamic_scope = self.scoped_arguments()
-    from_scope = sorted(arguments)
+  def normalizer_site(self, node, keywords, via, bound):
+    arguments, from_scope, dynamic_scope = self.scoped_arguments(bound)
     params = [k.value for k in keywords if k.arg == 'normalizer_params']
     if params:
       value = params[0]
@@ -413,7 +387,8 @@ class _FileScanner(ast.NodeVisitor):
       arguments['arg_scope'] = DYNAMIC
     self.sites.append(CallSite(
         self.filename, node.lineno, 'normalizer_fn of %s' % (via or '?'),
-        arguments, [a for a in from_scope if a in arguments],
+        arguments, [a for a in from_scope
+                    if a in arguments and a not in bound],
         tf1_path(arguments)))
 
   def visit_With(self, node):
@@ -422,7 +397,7 @@ class _FileScanner(ast.NodeVisitor):
       call = item.context_expr
       if not isinstance(call, ast.Call):
         continue
-      if self.contrib(call.func) not in ARG_SCOPE_NAMES:
+      if self.tracked(call.func) not in ARG_SCOPE_NAMES:
         continue
       ops = call.args[0] if call.args else None
       keywords = {k.arg: k.value for k in call.keywords if k.arg}
@@ -436,7 +411,7 @@ class _FileScanner(ast.NodeVisitor):
         self.arg_scopes.append(('dynamic', {}))
         pushed += 1
         continue
-      listed = [self.contrib(e) for e in ops.elts]
+      listed = [self.tracked(e) for e in ops.elts]
       if any(n in BATCH_NORM_NAMES for n in listed):
         self.arg_scopes.append(('batch_norm', {
             k: _literal(v, self.dotted) for k, v in keywords.items()}))
@@ -526,8 +501,6 @@ def python_files(paths):
 
 def scan(paths):
   """Scans `paths`; returns the report as a dict (what --json prints)."""
-  provided = provided_names()
-  table = replacements()
   uses, sites, unparsed = [], [], []
   files = python_files(paths)
   for filename in files:
@@ -545,13 +518,13 @@ def scan(paths):
     uses.extend(scanner.uses)
     sites.extend(scanner.sites)
   names = collections.OrderedDict()
-  for use in sorted(uses, key=lambda u: (u.name, u.file, u.line)):
-    entry = names.get(use.name)
-    if entry is None:
-      state, replacement = status(use.name, provided, table)
-      entry = names[use.name] = {'name': use.name, 'status': state,
-                                 'replacement': replacement, 'uses': []}
-    entry['uses'].append('%s:%d' % (use.file, use.line))
+  with verdicts.after_install() as judge:
+    for use in sorted(uses, key=lambda u: (u.name, u.file, u.line)):
+      entry = names.get(use.name)
+      if entry is None:
+        entry = names[use.name] = dict(status(use.name, judge),
+                                       name=use.name, uses=[])
+      entry['uses'].append('%s:%d' % (use.file, use.line))
   blocking = [n for n, e in names.items() if e['status'] in ('missing',
                                                              'dynamic')]
   return {
@@ -567,17 +540,31 @@ def scan(paths):
   }
 
 
-_STATUS_TEXT = {
-    'provided': 'provided by install()',
-    'namespace': 'provided by install() (namespace)',
-    'dynamic': 'CANNOT TELL (dynamic access)',
-    'missing': 'NOT PROVIDED',
+_PROVIDER_TEXT = {
+    'contrib_bn': 'provided by install() (contrib_bn)',
+    'tf_slim': 'provided by install() (tf_slim)',
+    'tensorflow': 'provided by TensorFlow',
 }
+
+
+def _detail(entry):
+  """The verdict of one name, as the text report says it."""
+  if entry['status'] == 'dynamic':
+    return 'CANNOT TELL (dynamic access)'
+  if entry['status'] == 'missing':
+    detail = 'NOT PROVIDED: %s' % entry['reason']
+    if entry['replacement']:
+      detail += '; TF 2: ' + entry['replacement']
+    return detail
+  detail = _PROVIDER_TEXT[entry['provider']]
+  if entry['status'] == 'namespace':
+    detail += ', namespace'
+  return detail
 
 
 def summary(report):
   names = report['names']
-  line = ('scan: %d file(s)%s, %d tf.contrib use(s) of %d name(s), %d '
+  line = ('scan: %d file(s)%s, %d TF1 use(s) of %d name(s), %d '
           'batch_norm call site(s); ' % (
               report['files'],
               ' (%d not parsed)' % len(report['unparsed'])
@@ -585,7 +572,7 @@ def summary(report):
               len(report['uses']), len(names),
               len(report['batch_norm_sites'])))
   if report['ok']:
-    return line + 'everything used is provided by contrib_bn.install()'
+    return line + 'everything used is provided after contrib_bn.install()'
   return line + '%d name(s) not provided: %s' % (
       len(report['not_provided']), ', '.join(report['not_provided']))
 
@@ -594,13 +581,10 @@ def text(report):
   """The human-readable report."""
   lines = []
   if report['names']:
-    lines.append('tf.contrib names used:')
+    lines.append('TF1 names used:')
     width = max(len(e['name']) for e in report['names'])
     for entry in report['names']:
-      detail = _STATUS_TEXT[entry['status']]
-      if entry['replacement']:
-        detail += '; TF 2: ' + entry['replacement']
-      lines.append('  %-*s  %s' % (width, entry['name'], detail))
+      lines.append('  %-*s  %s' % (width, entry['name'], _detail(entry)))
       for where in entry['uses']:
         lines.append('      %s' % where)
   if report['batch_norm_sites']:
@@ -626,7 +610,8 @@ def text(report):
 def register(subparsers):
   """Adds the `scan` subcommand; sets `func`."""
   parser = subparsers.add_parser(
-      'scan', help='list what a TF1 code base uses of tf.contrib',
+      'scan', help='list what a TF1 code base uses of tf.contrib, tf.layers, '
+      'tf.nn.rnn_cell and tf_slim, and whether it works after install()',
       description=__doc__.split('\n\n', 1)[1],
       formatter_class=__import__('argparse').RawDescriptionHelpFormatter)
   parser.add_argument('paths', nargs='+', metavar='PATH',
