@@ -44,16 +44,16 @@ SLOW_MODULES = frozenset([
     'test_bench_smoke', 'test_checkpoint_eras', 'test_cli_startup',
     'test_cluster', 'test_export', 'test_export_forms', 'test_goldens',
     'test_install', 'test_migration', 'test_properties', 'test_regress',
-    'test_release', 'test_scale', 'test_slim_compat', 'test_slim_nets',
-    'test_tf1_batchnorm_suite', 'test_xla', 'test_distributed_goldens',
-    'test_keras_export', 'test_tf_layers',
+    'test_release', 'test_scale', 'test_scan_programs', 'test_slim_compat',
+    'test_slim_nets', 'test_tf1_batchnorm_suite', 'test_xla',
+    'test_distributed_goldens', 'test_keras_export', 'test_tf_layers',
 ])
 SUBPROCESS_MODULES = frozenset([
     'test_bench_smoke', 'test_cli_startup', 'test_contrib_layers_names',
     'test_export', 'test_export_forms', 'test_install', 'test_migration',
     'test_regress', 'test_release', 'test_remapper_patterns', 'test_scan',
-    'test_slim_compat', 'test_slim_nets', 'test_tf1_batchnorm_suite',
-    'test_tf_layers', 'test_xla',
+    'test_scan_programs', 'test_slim_compat', 'test_slim_nets',
+    'test_tf1_batchnorm_suite', 'test_tf_layers', 'test_xla',
 ])
 TF1_MODULES = frozenset(['test_bench_smoke', 'test_regress', 'test_slim_nets'])
 # Run under one oneDNN setting only (scripts/test.sh runs the rest under both):
@@ -61,8 +61,8 @@ TF1_MODULES = frozenset(['test_bench_smoke', 'test_regress', 'test_slim_nets'])
 # source scanning, packaging, start-up log lines), or `verify` covers it under
 # both settings (test_goldens replays the corpus `verify` checks).
 SINGLE_SETTING_MODULES = frozenset([
-    'test_architecture', 'test_scan', 'test_release', 'test_cli_startup',
-    'test_goldens',
+    'test_architecture', 'test_scan', 'test_scan_programs', 'test_release',
+    'test_cli_startup', 'test_goldens',
 ])
 
 

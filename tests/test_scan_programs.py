@@ -30,10 +30,6 @@ from contrib_bn.compat import replacements
 from contrib_bn.compat import verdicts
 from contrib_bn.tools import scan
 
-# Slow (five fresh TensorFlow processes) and starting processes; the tiers
-# are otherwise assigned in tests/conftest.py.
-pytestmark = [pytest.mark.slow, pytest.mark.subprocess]
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROGRAMS_DIR = os.path.join(ROOT, 'tests', 'data', 'scan_programs')
 FIXTURE = os.path.join(ROOT, 'tests', 'data', 'scan_fixture')
