@@ -18,6 +18,7 @@ import argparse
 import sys
 
 from contrib_bn import _quiet_startup
+from contrib_bn import constants
 from contrib_bn.conformance import xla_flags
 
 # TensorFlow reads its XLA flags when it first lists devices, which the quiet
@@ -39,7 +40,7 @@ from contrib_bn.tools import scan
 SUBCOMMANDS = (verify_command, inspect_checkpoint, keras_export, export, scan,
                regress)
 
-EXIT_USAGE = 2
+EXIT_USAGE = constants.EXIT_USAGE
 
 
 def build_parser():

@@ -33,6 +33,7 @@ import os
 import shutil
 import sys
 
+from contrib_bn import constants
 from contrib_bn.tools import artifacts
 from contrib_bn.tools import fold as fold_module
 from contrib_bn.tools import inference_graph
@@ -84,9 +85,9 @@ def _leftover_error(problems):
                      '\n  '.join(problems + fixes))
 
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+EXIT_OK = constants.EXIT_OK
+EXIT_FAILED = constants.EXIT_FAILED
+EXIT_USAGE = constants.EXIT_USAGE
 
 
 class ExportResult(object):

@@ -14,13 +14,14 @@ import sys
 import tensorflow as tf
 
 from contrib_bn import checkpoint as checkpoint_lib
+from contrib_bn import constants
 from contrib_bn.checkpoint import report
 
-EXIT_OK = 0
+EXIT_OK = constants.EXIT_OK
 # `inspect --graph`: some graph variables would keep no checkpoint value, or
 # paired variables differ in shape or dtype.
-EXIT_INCOMPLETE = 1
-EXIT_USAGE = 2
+EXIT_INCOMPLETE = constants.EXIT_FAILED
+EXIT_USAGE = constants.EXIT_USAGE
 
 
 def register(subparsers):

@@ -147,8 +147,8 @@ def is_keras_batch_norm(obj):
   return isinstance(obj, keras.layers.BatchNormalization)
 
 
-EXIT_OK = 0
-EXIT_USAGE = 2
+EXIT_OK = constants.EXIT_OK
+EXIT_USAGE = constants.EXIT_USAGE
 
 
 def register(subparsers):

@@ -5,9 +5,11 @@ import json
 import os
 import sys
 
-EXIT_OK = 0
-EXIT_DIVERGED = 1
-EXIT_ERROR = 2
+from contrib_bn import constants
+
+EXIT_OK = constants.EXIT_OK
+EXIT_DIVERGED = constants.EXIT_FAILED
+EXIT_ERROR = constants.EXIT_USAGE
 
 _DESCRIPTION = """\
 Regression-test your own model against TensorFlow 1.15.
