@@ -253,3 +253,81 @@ def moments_undefined_channels(inputs, params_shape):
 def incompatible_shapes(first, second):
   return ValueError('Shapes %s and %s are incompatible' % (
       shape_str(first), shape_str(second)))
+
+
+# tf.layers' (Keras 2's) argument and input checks, for contrib_bn.layers'
+# dense, convolution, pooling, dropout and flatten layers.
+
+
+def argument_tuple(name, n, value, element=None):
+  """TF 1.15's error for an argument that is not a tuple of `n` ints."""
+  message = 'The `%s` argument must be a tuple of %d integers. Received: %s' % (
+      name, n, value)
+  if element is not None:
+    message += ' including element %s of type %s' % (element, type(element))
+  return ValueError(message)
+
+
+def argument_padding(padding):
+  return ValueError('The `padding` argument must be a list/tuple or one of '
+                    '"valid", "same" (or "causal", only for `Conv1D). '
+                    'Received: ' + str(padding))
+
+
+def argument_data_format(value):
+  return ValueError('The `data_format` argument must be one of '
+                    '"channels_first", "channels_last". Received: ' +
+                    str(value))
+
+
+def causal_padding_not_conv1d():
+  # Two backquotes, as TF 1.15 wrote them.
+  return ValueError('Causal padding is only supported for `Conv1D`'
+                    'and ``SeparableConv1D`.')
+
+
+def input_undefined_rank(layer_name):
+  return ValueError('Input 0 of layer %s is incompatible with the layer: its '
+                    'rank is undefined, but the layer requires a defined '
+                    'rank.' % layer_name)
+
+
+def input_ndim(layer_name, ndim, shape):
+  return ValueError('Input 0 of layer %s is incompatible with the layer: '
+                    'expected ndim=%d, found ndim=%d. Full shape received: %s'
+                    % (layer_name, ndim, shape.ndims, shape.as_list()))
+
+
+def input_min_ndim(layer_name, min_ndim, shape):
+  # ': :' as in TF 1.15.
+  return ValueError('Input 0 of layer %s is incompatible with the layer: : '
+                    'expected min_ndim=%d, found ndim=%d. Full shape '
+                    'received: %s' % (layer_name, min_ndim, shape.ndims,
+                                      shape.as_list()))
+
+
+def input_axis_value(layer_name, axis, value, shape):
+  return ValueError('Input 0 of layer %s is incompatible with the layer: '
+                    'expected axis %d of input shape to have value %d but '
+                    'received input with shape %s' % (
+                        layer_name, axis, value, shape.as_list()))
+
+
+def dense_undefined_last_dimension():
+  return ValueError('The last dimension of the inputs to `Dense` should be '
+                    'defined. Found `None`.')
+
+
+def dense_not_floating(dtype):
+  return TypeError('Unable to build `Dense` layer with non-floating point '
+                   'dtype %s' % (dtype,))
+
+
+def conv_undefined_channels():
+  return ValueError('The channel dimension of the inputs should be defined. '
+                    'Found `None`.')
+
+
+def dropout_rate(rate):
+  return ValueError('rate must be a scalar tensor or a float in the range '
+                    '[0, 1), got %g' % rate)

@@ -17,45 +17,52 @@ the class API (`apply`, `updates`, `variables`, `losses`, ...).
 
 Not implemented, refused with a ValueError naming the argument:
 `virtual_batch_size` (ghost batch normalization) and an `axis` list of more
-than one axis.
-"""
+than one axis. Inside `contrib_bn.inference_mode()`, `training` is checked
+as TF 1.15 checked it and then taken as False.
 
-import weakref
+The neighbours legacy code calls on the same lines are served from here
+too: `dense`, `conv1d/2d/3d`, `conv2d_transpose`, the 1-D to 3-D max and
+average pooling, `dropout` and `flatten`, and their classes (modules
+tf_layers_core, tf_layers_conv and tf_layers_pooling, on the shared
+_tf_layer_base). This module stays `contrib_bn.layers`, a module rather
+than a package, so that `from contrib_bn import layers` and
+`contrib_bn.layers.batch_normalization` are unchanged.
+
+The module is over 400 lines because BatchNormalization's 24 arguments are
+spelled out, as TF 1.15 did, in its class and again in its functional form.
+"""
 
 import tensorflow as tf
 
 from contrib_bn import _core_path
 from contrib_bn import _dispatch
+from contrib_bn import _inference_mode
 from contrib_bn import _tf1_errors
+from contrib_bn import _tf_layer_base
 from contrib_bn import constants
+from contrib_bn import graph_utils
+from contrib_bn import tf_layers_conv
+from contrib_bn import tf_layers_core
+from contrib_bn import tf_layers_pooling
+# The neighbours, served from here with batch normalization.
+from contrib_bn.tf_layers_conv import *  # pylint: disable=wildcard-import
+from contrib_bn.tf_layers_core import *  # pylint: disable=wildcard-import
+from contrib_bn.tf_layers_pooling import *  # pylint: disable=wildcard-import
 
-__all__ = ['BatchNormalization', 'batch_normalization']
+__all__ = sorted(['BatchNormalization', 'batch_normalization'] +
+                 tf_layers_conv.__all__ + tf_layers_core.__all__ +
+                 tf_layers_pooling.__all__)
 
 _KEYS = tf.compat.v1.GraphKeys
 BASE_NAME = 'batch_normalization'
-# Per graph, the `keras_learning_phase` tensor that `training=None` reads,
-# as TF 1.15's Keras backend kept one per graph.
-_LEARNING_PHASES = weakref.WeakKeyDictionary()
-
-
-# Per graph, how many unnamed layers were made: TF 1.15 named them
-# `batch_normalization_1`, `_2`, ... from one (its scopes count from none).
-_UNNAMED_LAYERS = weakref.WeakKeyDictionary()
 
 
 def _unique_layer_name():
-  graph = tf.compat.v1.get_default_graph()
-  _UNNAMED_LAYERS[graph] = _UNNAMED_LAYERS.get(graph, 0) + 1
-  return '%s_%d' % (BASE_NAME, _UNNAMED_LAYERS[graph])
+  return _tf_layer_base.unique_layer_name(BASE_NAME)
 
 
 def _learning_phase():
-  graph = tf.compat.v1.get_default_graph()
-  if graph not in _LEARNING_PHASES:
-    with graph.name_scope(None):
-      _LEARNING_PHASES[graph] = tf.compat.v1.placeholder_with_default(
-          False, shape=(), name='keras_learning_phase')
-  return _LEARNING_PHASES[graph]
+  return _tf_layer_base.learning_phase()
 
 
 def _added(key, before):
@@ -254,6 +261,8 @@ class BatchNormalization(object):
     """
     if training is None:
       training = _learning_phase()
+    if _inference_mode.active():
+      training = _for_inference(training)
     self._set_scope(scope)
     reuse = True if self.built else self._reuse
     with tf.compat.v1.variable_scope(
@@ -343,6 +352,18 @@ class BatchNormalization(object):
     if not self.built:
       self._created[short] = variable
     return variable
+
+
+def _for_inference(training):
+  """False, for `inference_mode()`, once `training` passes TF 1.15's checks.
+
+  TF 1.15's layer read a static value of `training` and otherwise built a
+  conditional on it, whose Switch refused a tensor that is not a bool
+  scalar; the same checks run here, on the value given.
+  """
+  if graph_utils.layer_static_value(training) is None:
+    _tf1_errors.check_predicate(training)
+  return False
 
 
 def batch_normalization(inputs,

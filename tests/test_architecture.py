@@ -35,6 +35,7 @@ TF_FREE = ('contrib_bn.conformance.cases', 'contrib_bn.conformance.compare',
            'contrib_bn.conformance.distributed',
            'contrib_bn.conformance.neighbours',
            'contrib_bn.conformance.tf_layers_cases',
+           'contrib_bn.conformance.tf_layers_neighbours',
            'contrib_bn.compat.contrib_layers_names',
            'contrib_bn.conformance.xla_flags')
 MAX_LINES = 400

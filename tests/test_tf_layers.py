@@ -135,9 +135,10 @@ def test_uninstall_gives_tf_its_names_back():
   assert v1.layers.batch_normalization is layers.batch_normalization
 
 
-def test_neighbours_stay_tfs():
-  with pytest.raises(AttributeError, match='`dense` is not available'):
-    v1.layers.dense  # pylint: disable=pointless-statement
+def test_unserved_names_stay_tfs():
+  with pytest.raises(AttributeError,
+                     match='`separable_conv2d` is not available'):
+    v1.layers.separable_conv2d  # pylint: disable=pointless-statement
 
 
 _PROGRAM = textwrap.dedent('''

@@ -1,0 +1,177 @@
+"""`tf.compat.v1.layers` dense, convolutions, pooling, dropout and flatten on TF 2.
+
+After `contrib_bn.install()` every name of contrib_bn.compat.tf_layers.SERVED
+is contrib_bn.layers'. Each case of
+contrib_bn/conformance/tf_layers_neighbours.py is built through those names
+and must match TF 1.15.5's recording (scripts/record_tf_layers_neighbours.py):
+variables, collections and class-API facts; the initial values where op
+seeds fix them (else TF 1.15's initial values are loaded first); outputs,
+losses and gradients of two SGD steps and the variables after them; the
+output of an inference graph restored from TF 1.15's checkpoint; or TF
+1.15's exception type and message. Tolerances are
+contrib_bn.conformance.compare's, by the case's dtype.
+"""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import contrib_bn
+from contrib_bn import layers
+from contrib_bn.compat import tf_layers
+from contrib_bn.conformance import compare
+from contrib_bn.conformance import tf_layers_neighbours as cases
+
+v1 = tf.compat.v1
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GOLDENS = os.path.join(_ROOT, 'contrib_bn', 'goldens', 'tf_layers_neighbours')
+_REGENERATE = ('regenerate with: .venvs/tf115/bin/python '
+               'scripts/record_tf_layers_neighbours.py --filter ^%s$ '
+               '--check_determinism')
+
+
+@pytest.fixture(autouse=True)
+def installed():
+  contrib_bn.install()
+  yield
+  contrib_bn.uninstall()
+
+
+def _api():
+  return type('Api', (), {name: staticmethod(getattr(v1.layers, name))
+                          if name[0].islower() else getattr(v1.layers, name)
+                          for name in cases.NAMES})()
+
+
+def _golden(case_id):
+  json_path = os.path.join(GOLDENS, case_id + '.json')
+  assert os.path.exists(json_path), 'missing golden %s; %s' % (
+      json_path, _REGENERATE % case_id)
+  with open(json_path) as f:
+    record = json.load(f)
+  if 'error' in record:
+    return record, None
+  npz_path = os.path.join(GOLDENS, case_id + '.npz')
+  assert os.path.exists(npz_path), 'missing golden %s; %s' % (
+      npz_path, _REGENERATE % case_id)
+  with np.load(npz_path) as arrays:
+    return record, {k: arrays[k] for k in arrays.files}
+
+
+def replay(case, golden_arrays):
+  """(structure, arrays) of a case run on TF 2 through tf.compat.v1.layers."""
+  data, target = golden_arrays['input'], golden_arrays['target']
+  graph = tf.Graph()
+  with graph.as_default():
+    built = cases.build(v1, _api(), case)
+    structure = cases.structure(v1, built)
+    with v1.Session(graph=graph, config=cases.session_config(v1)) as session:
+      session.run(v1.global_variables_initializer())
+      arrays = cases.initial_values(v1, session)
+      if not case['seeded']:
+        # The default initializer's values depend on the graph's op count.
+        for variable in v1.global_variables():
+          key = 'init/var/' + variable.op.name
+          variable.load(golden_arrays[key], session)
+          arrays[key] = golden_arrays[key]
+      arrays.update(cases.train(v1, session, built, data, target))
+      has_variables = bool(v1.global_variables())
+  checkpoint = os.path.join(GOLDENS, 'checkpoints', case['id'])
+  assert os.path.exists(checkpoint + '.index') == has_variables, (
+      'TF1 checkpoint for %s; %s' % (case['id'], _REGENERATE % case['id']))
+  graph = tf.Graph()
+  with graph.as_default():
+    built = cases.build(v1, _api(), case, training_kind='false')
+    with v1.Session(graph=graph, config=cases.session_config(v1)) as session:
+      if has_variables:
+        v1.train.Saver().restore(session, checkpoint)
+      arrays['inference/output'] = cases.infer(session, built, data)
+  return structure, arrays
+
+
+def test_every_case_has_a_golden():
+  recorded = sorted(name[:-len('.json')] for name in os.listdir(GOLDENS)
+                    if name.endswith('.json'))
+  assert recorded == sorted(cases.case_ids())
+
+
+def test_served_names_are_contrib_bns():
+  assert tuple(sorted(layers.__all__)) == tf_layers.SERVED
+  assert cases.NAMES == tf_layers.SERVED
+  for name in tf_layers.SERVED:
+    assert getattr(v1.layers, name) is getattr(layers, name), name
+
+
+@pytest.mark.parametrize('case_id', cases.case_ids())
+def test_case_matches_tf1(case_id):
+  record, golden_arrays = _golden(case_id)
+  case = cases.case_by_id(case_id)
+  if 'error' in record:
+    with tf.Graph().as_default():
+      with pytest.raises(Exception) as raised:
+        cases.build(v1, _api(), case)
+    assert cases.error_record(raised.value) == record['error']
+    return
+  structure, arrays = replay(case, golden_arrays)
+  comparison = compare.Comparison(compare.tolerance_for(case['dtype']))
+  comparison.structure(record['structure'], structure)
+  comparison.arrays(golden_arrays, arrays)
+  assert not comparison.problems, '%s:\n%s' % (
+      case_id, '\n'.join(comparison.problems))
+  print('%s: max abs diff %.3g' % (case_id, comparison.max_abs_diff))
+
+
+@pytest.mark.parametrize('build', ['dense', 'conv2d'])
+def test_default_kernel_initializer_is_glorot_uniform(build):
+  with tf.Graph().as_default():
+    if build == 'dense':
+      x = v1.placeholder(tf.float32, [None, 300])
+      v1.layers.dense(x, 200)
+      fan_in, fan_out = 300, 200
+    else:
+      x = v1.placeholder(tf.float32, [None, 9, 9, 40])
+      v1.layers.conv2d(x, 30, 3)
+      fan_in, fan_out = 9 * 40, 9 * 30
+    with v1.Session() as session:
+      session.run(v1.global_variables_initializer())
+      kernel, bias = session.run(v1.global_variables())
+  limit = np.sqrt(6.0 / (fan_in + fan_out))
+  assert np.abs(kernel).max() <= limit
+  # Uniform on [-limit, limit]: variance limit**2 / 3, within 5 per cent.
+  assert abs(kernel.var() / (limit ** 2 / 3.0) - 1.0) < 0.05
+  assert not bias.any()
+
+
+def test_batch_normalization_in_inference_mode_is_static():
+  with tf.Graph().as_default():
+    x = v1.placeholder(tf.float32, [4, 3])
+    training = v1.placeholder(tf.bool, [])
+    with contrib_bn.inference_mode():
+      y = v1.layers.batch_normalization(
+          x, training=training,
+          moving_mean_initializer=v1.constant_initializer(0.5),
+          moving_variance_initializer=v1.constant_initializer(4.0))
+      # Still checked as TF 1.15's conditional checked it.
+      with pytest.raises(TypeError, match="'Switch' Op has type int32"):
+        v1.layers.batch_normalization(
+            x, training=v1.placeholder(tf.int32, []))
+    assert not v1.get_collection(v1.GraphKeys.UPDATE_OPS)
+    data = np.arange(12, dtype=np.float32).reshape(4, 3)
+    with v1.Session() as session:
+      session.run(v1.global_variables_initializer())
+      # The placeholder is read by nothing: no feed is needed.
+      out = session.run(y, {x: data})
+  np.testing.assert_allclose(out, (data - 0.5) / np.sqrt(4.0 + 1e-3),
+                             rtol=1e-6)
+
+
+def test_uninstall_gives_tf_its_names_back():
+  contrib_bn.uninstall()
+  for name in tf_layers.SERVED:
+    with pytest.raises(AttributeError, match='not available with Keras 3'):
+      getattr(v1.layers, name)
+  contrib_bn.install()
+  assert v1.layers.dense is layers.dense
