@@ -126,6 +126,17 @@ def test_refused_arguments_name_themselves():
       v1.layers.batch_normalization(x, axis=[1, 2])
 
 
+def test_every_spelling_of_tf_layers_is_served():
+  # Code written `import tensorflow.compat.v1 as tf` may still spell
+  # `tf.compat.v1.layers`: the `layers` of another module object.
+  for spelled in (v1.layers, v1.compat.v1.layers, tf.compat.v1.layers):
+    assert spelled.batch_normalization is layers.batch_normalization
+  contrib_bn.uninstall()
+  with pytest.raises(AttributeError, match='not available with Keras 3'):
+    v1.compat.v1.layers.batch_normalization  # pylint: disable=pointless-statement
+  contrib_bn.install()
+
+
 def test_uninstall_gives_tf_its_names_back():
   contrib_bn.uninstall()
   for name in ('batch_normalization', 'BatchNormalization'):

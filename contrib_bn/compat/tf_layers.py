@@ -43,8 +43,18 @@ def _is_lazy_loader(target):
   return '_tfll_initialized' in vars(target)
 
 
+def _nested_v1(module):
+  # `import tensorflow.compat.v1 as tf` code may still spell
+  # `tf.compat.v1.layers`, which is the `layers` of yet another module
+  # object; looked up in `vars` so that no lazy module is loaded.
+  compat = vars(module).get('compat')
+  return None if compat is None else vars(compat).get('v1')
+
+
 def _layers_objects(modules):
   found = []
+  modules = list(modules)
+  modules += [v1 for v1 in map(_nested_v1, modules) if v1 is not None]
   candidates = [vars(m).get('layers') for m in modules]
   candidates += [sys.modules.get(name) for name in _MODULE_NAMES]
   for candidate in candidates:
