@@ -1,8 +1,8 @@
 """pix2pix-style encoder-decoder built with tf.layers, as tf_upgrade_v2 leaves it.
 
-TensorFlow 2.21 with Keras 3 refuses every tf.compat.v1.layers function, and
-contrib_bn.install() does not serve them: this program fails at its first
-layer, and `scan` must say so.
+TensorFlow 2.21 with Keras 3 refuses every tf.compat.v1.layers function;
+contrib_bn.install() serves conv2d, conv2d_transpose and batch_normalization,
+not separable_conv2d: this program fails in its decoder, and `scan` must say so.
 """
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -22,7 +22,7 @@ def generator(images, training):
   e1 = encoder_block(images, 8, training, 'e1')
   e2 = encoder_block(e1, 16, training, 'e2')
   d1 = tf.nn.relu(deconv(e2, 8, 4, strides=2, padding='same'))
-  d1 = tf.concat([d1, e1], axis=3)
+  d1 = tf.layers.separable_conv2d(tf.concat([d1, e1], 3), 8, 3, padding='same')
   return tf.tanh(deconv(d1, 3, 4, strides=2, padding='same'))
 
 
