@@ -12,8 +12,10 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from conftest import compare
+from conftest import ROOT
 
 
 def fresh_directory(env_var, recorder, tmp_path_factory, extra_args=()):
@@ -65,3 +67,54 @@ def assert_same_checkpoints(committed, fresh, case_ids):
                                            case_id + '.index'))
                for d in (committed, fresh)]
     assert present[0] == present[1], case_id
+
+
+def case_ids(directory, suffix='.json'):
+  """The ids of the cases recorded in `directory` with a `suffix` file."""
+  return sorted(n[:-len(suffix)] for n in os.listdir(directory)
+                if n.endswith(suffix))
+
+
+def corpus_tests(corpus, recorder, env_var, minimum_cases):
+  """The fixture and tests of a corpus that may hold cases recorded raising.
+
+  A compat test module binds them to its own names, so that each corpus's
+  tests keep their ids:
+
+    (fresh, test_same_cases, test_records_reproduce, test_arrays_reproduce,
+     test_checkpoints_reproduce) = recordings.corpus_tests(...)
+
+  Args:
+    corpus: the committed directory, under contrib_bn/goldens/.
+    recorder: the script under scripts/ that records it.
+    env_var: names a fresh recording made beforehand (`fresh_directory`).
+    minimum_cases: fewer recorded cases than this fails.
+
+  Returns:
+    (fresh, test_same_cases, test_records_reproduce, test_arrays_reproduce,
+    test_checkpoints_reproduce).
+  """
+  committed = os.path.join(ROOT, 'contrib_bn', 'goldens', corpus)
+  recorder = os.path.join(ROOT, 'scripts', recorder)
+
+  @pytest.fixture(scope='module')
+  def fresh(tmp_path_factory):
+    return fresh_directory(env_var, recorder, tmp_path_factory)
+
+  def test_same_cases(fresh):
+    assert case_ids(fresh) == case_ids(committed)
+    assert len(case_ids(committed)) >= minimum_cases
+    # Cases that raise have a record and nothing else, in both.
+    assert case_ids(fresh, '.npz') == case_ids(committed, '.npz')
+
+  def test_records_reproduce(fresh):
+    assert_records_reproduce(committed, fresh, case_ids(committed))
+
+  def test_arrays_reproduce(fresh):
+    assert_arrays_reproduce(committed, fresh, case_ids(committed, '.npz'))
+
+  def test_checkpoints_reproduce(fresh):
+    assert_same_checkpoints(committed, fresh, case_ids(committed))
+
+  return (fresh, test_same_cases, test_records_reproduce,
+          test_arrays_reproduce, test_checkpoints_reproduce)

@@ -15,27 +15,18 @@ into place only when every case recorded (and, with --check_determinism,
 recorded twice with identical arrays).
 """
 
-import argparse
-import json
 import os
-import re
-import shutil
 import sys
-import tempfile
-
-import numpy as np
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join(_ROOT, 'contrib_bn', 'goldens',
                            'contrib_neighbours')
-REFERENCE_VERSION = '1.15.5'
-_CHECKPOINT_SUFFIXES = ('.index', '.data-00000-of-00001')
 
 sys.path.insert(0, _ROOT)  # the tree's contrib_bn; its root imports nothing
 
 # Only the TF-free conformance modules: the rest of contrib_bn needs TF 2.
-from contrib_bn.conformance import compare  # pylint: disable=g-import-not-at-top,wrong-import-position
 from contrib_bn.conformance import neighbours  # pylint: disable=g-import-not-at-top,wrong-import-position
+from contrib_bn.conformance import recording  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def record_case(tf_root, case, checkpoint_prefix):
@@ -60,68 +51,11 @@ def record_case(tf_root, case, checkpoint_prefix):
   return record, arrays
 
 
-def _write_json(path, value):
-  staged = path + '.tmp'
-  with open(staged, 'w') as f:
-    json.dump(value, f, indent=1, sort_keys=True)
-    f.write('\n')
-  os.replace(staged, path)
-
-
 def main(argv=None):
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--out', default=DEFAULT_OUT,
-                      help='output directory (default: %(default)s)')
-  parser.add_argument('--filter', default=None,
-                      help='only record case ids matching this regex')
-  parser.add_argument('--check_determinism', action='store_true',
-                      help='record every case twice and require identical '
-                      'arrays; nothing is written otherwise')
-  args = parser.parse_args(argv)
+  parser, args = recording.parse_flags(__doc__, DEFAULT_OUT, argv,
+                                       compared='arrays')
   import tensorflow as tf_root  # pylint: disable=g-import-not-at-top
-  if tf_root.__version__ != REFERENCE_VERSION:
-    parser.error('goldens come from TensorFlow %s; this is %s' %
-                 (REFERENCE_VERSION, tf_root.__version__))
-  tf_root.compat.v1.logging.set_verbosity(tf_root.compat.v1.logging.ERROR)
-  cases = neighbours.CASES
-  if args.filter:
-    cases = [c for c in cases if re.search(args.filter, c['id'])]
-  if not cases:
-    parser.error('no case matches --filter %r' % args.filter)
-  # Staged inside --out, so that moving into place is an atomic rename.
-  os.makedirs(os.path.join(args.out, 'checkpoints'), exist_ok=True)
-  staging = tempfile.mkdtemp(prefix='.staging_', dir=args.out)
-  try:
-    problems = []
-    for case in cases:
-      prefix = os.path.join(staging, 'checkpoints', case['id'])
-      record, arrays = record_case(tf_root, case, prefix)
-      if args.check_determinism:
-        again_record, again = record_case(
-            tf_root, case, os.path.join(staging, 'again', case['id']))
-        if again_record != record or not compare.arrays_identical(arrays,
-                                                                  again):
-          problems.append('%s: two recordings differ' % case['id'])
-      np.savez_compressed(os.path.join(staging, case['id'] + '.npz'),
-                          **arrays)
-      _write_json(os.path.join(staging, case['id'] + '.json'), record)
-      print('%s recorded' % case['id'])
-    if problems:
-      print('\n'.join(problems), file=sys.stderr)
-      return 1
-    for case in cases:
-      names = [case['id'] + '.json', case['id'] + '.npz'] + [
-          os.path.join('checkpoints', case['id'] + s)
-          for s in _CHECKPOINT_SUFFIXES]
-      for name in names:
-        if not os.path.exists(os.path.join(staging, name)):
-          continue  # a case without variables has no checkpoint
-        os.replace(os.path.join(staging, name),
-                   os.path.join(args.out, name))
-  finally:
-    shutil.rmtree(staging, ignore_errors=True)
-  print('%d case(s) recorded into %s' % (len(cases), args.out))
-  return 0
+  return recording.run(parser, args, tf_root, neighbours.CASES, record_case)
 
 
 if __name__ == '__main__':

@@ -17,27 +17,18 @@ are staged and moved into place only when every case recorded (and, with
 --check_determinism, recorded twice with identical results).
 """
 
-import argparse
-import json
 import os
-import re
-import shutil
 import sys
-import tempfile
 import types
-
-import numpy as np
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join(_ROOT, 'contrib_bn', 'goldens', 'tf_layers')
-REFERENCE_VERSION = '1.15.5'
-_CHECKPOINT_SUFFIXES = ('.index', '.data-00000-of-00001')
 
 sys.path.insert(0, _ROOT)  # the tree's contrib_bn; its root imports nothing
 
 # Only the TF-free conformance modules: the rest of contrib_bn needs TF 2.
-from contrib_bn.conformance import compare  # pylint: disable=g-import-not-at-top,wrong-import-position
 from contrib_bn.conformance import tf_layers_cases as cases  # pylint: disable=g-import-not-at-top,wrong-import-position
+from contrib_bn.conformance import recording  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def record_case(tf_root, case, checkpoint_prefix):
@@ -62,85 +53,17 @@ def record_case(tf_root, case, checkpoint_prefix):
       arrays = cases.train(tf, session, built, data, target)
       tf.train.Saver().save(session, checkpoint_prefix,
                             write_meta_graph=False, write_state=False)
-  graph = tf.Graph()
-  with graph.as_default():
-    built = cases.build(tf, api, case, training_kind='false')
-    with tf.Session(graph=graph, config=cases.session_config(tf)) as session:
-      tf.train.Saver().restore(session, checkpoint_prefix)
-      arrays['inference/output'] = cases.infer(session, built, data)
+  arrays['inference/output'] = recording.infer_restored(
+      tf, cases, api, case, data, checkpoint_prefix)
   arrays['input'] = data
   arrays['target'] = target
   return record, arrays
 
 
-def _write_json(path, value):
-  staged = path + '.tmp'
-  with open(staged, 'w') as f:
-    json.dump(value, f, indent=1, sort_keys=True)
-    f.write('\n')
-  os.replace(staged, path)
-
-
 def main(argv=None):
-  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--out', default=DEFAULT_OUT,
-                      help='output directory (default: %(default)s)')
-  parser.add_argument('--filter', default=None,
-                      help='only record case ids matching this regex')
-  parser.add_argument('--check_determinism', action='store_true',
-                      help='record every case twice and require identical '
-                      'results; nothing is written otherwise')
-  args = parser.parse_args(argv)
+  parser, args = recording.parse_flags(__doc__, DEFAULT_OUT, argv)
   import tensorflow as tf_root  # pylint: disable=g-import-not-at-top
-  if tf_root.__version__ != REFERENCE_VERSION:
-    parser.error('goldens come from TensorFlow %s; this is %s' %
-                 (REFERENCE_VERSION, tf_root.__version__))
-  tf_root.compat.v1.logging.set_verbosity(tf_root.compat.v1.logging.ERROR)
-  selected = cases.CASES
-  if args.filter:
-    selected = [c for c in selected if re.search(args.filter, c['id'])]
-  if not selected:
-    parser.error('no case matches --filter %r' % args.filter)
-  # Staged inside --out, so that moving into place is an atomic rename.
-  os.makedirs(os.path.join(args.out, 'checkpoints'), exist_ok=True)
-  staging = tempfile.mkdtemp(prefix='.staging_', dir=args.out)
-  try:
-    problems = []
-    for case in selected:
-      prefix = os.path.join(staging, 'checkpoints', case['id'])
-      record, arrays = record_case(tf_root, case, prefix)
-      if args.check_determinism:
-        again_record, again = record_case(
-            tf_root, case, os.path.join(staging, 'again', case['id']))
-        same = again_record == record and (
-            (arrays is None and again is None) or
-            (arrays is not None and again is not None and
-             compare.arrays_identical(arrays, again)))
-        if not same:
-          problems.append('%s: two recordings differ' % case['id'])
-      if arrays is not None:
-        np.savez_compressed(os.path.join(staging, case['id'] + '.npz'),
-                            **arrays)
-      _write_json(os.path.join(staging, case['id'] + '.json'), record)
-      print('%s recorded%s' % (case['id'], ' (error)' if arrays is None
-                               else ''))
-    if problems:
-      print('\n'.join(problems), file=sys.stderr)
-      return 1
-    for case in selected:
-      names = [case['id'] + '.json', case['id'] + '.npz'] + [
-          os.path.join('checkpoints', case['id'] + s)
-          for s in _CHECKPOINT_SUFFIXES]
-      for name in names:
-        target = os.path.join(args.out, name)
-        if os.path.exists(os.path.join(staging, name)):
-          os.replace(os.path.join(staging, name), target)
-        elif os.path.exists(target):
-          os.remove(target)  # the case raises now; nothing stale stays
-  finally:
-    shutil.rmtree(staging, ignore_errors=True)
-  print('%d case(s) recorded into %s' % (len(selected), args.out))
-  return 0
+  return recording.run(parser, args, tf_root, cases.CASES, record_case)
 
 
 if __name__ == '__main__':

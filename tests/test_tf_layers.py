@@ -11,28 +11,22 @@ restored into a fresh inference graph and its output compared. Tolerances
 are contrib_bn.conformance.compare's, by the case's dtype.
 """
 
-import json
 import os
 import subprocess
 import sys
 import textwrap
 import types
 
-import numpy as np
 import pytest
 import tensorflow as tf
 
 import contrib_bn
 from contrib_bn import layers
-from contrib_bn.conformance import compare
 from contrib_bn.conformance import tf_layers_cases as cases
+import golden_replay
 
 v1 = tf.compat.v1
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GOLDENS = os.path.join(_ROOT, 'contrib_bn', 'goldens', 'tf_layers')
-_REGENERATE = ('regenerate with: .venvs/tf115/bin/python '
-               'scripts/record_tf_layers.py --filter ^%s$ '
-               '--check_determinism')
+CORPUS = golden_replay.Corpus('tf_layers', 'record_tf_layers.py')
 
 
 @pytest.fixture(autouse=True)
@@ -49,24 +43,8 @@ def _api():
       batch_norm=v1.contrib.layers.batch_norm)
 
 
-def _golden(case_id):
-  json_path = os.path.join(GOLDENS, case_id + '.json')
-  assert os.path.exists(json_path), 'missing golden %s; %s' % (
-      json_path, _REGENERATE % case_id)
-  with open(json_path) as f:
-    record = json.load(f)
-  if 'error' in record:
-    return record, None
-  npz_path = os.path.join(GOLDENS, case_id + '.npz')
-  assert os.path.exists(npz_path), 'missing golden %s; %s' % (
-      npz_path, _REGENERATE % case_id)
-  with np.load(npz_path) as arrays:
-    return record, {k: arrays[k] for k in arrays.files}
-
-
-def replay(case_id, golden_arrays):
+def replay(case, golden_arrays):
   """(structure, arrays) of a case run on TF 2 through tf.compat.v1.layers."""
-  case = cases.case_by_id(case_id)
   data, target = golden_arrays['input'], golden_arrays['target']
   graph = tf.Graph()
   with graph.as_default():
@@ -75,22 +53,17 @@ def replay(case_id, golden_arrays):
     with v1.Session(graph=graph, config=cases.session_config(v1)) as session:
       session.run(v1.global_variables_initializer())
       arrays = cases.train(v1, session, built, data, target)
-  checkpoint = os.path.join(GOLDENS, 'checkpoints', case_id)
+  checkpoint = CORPUS.checkpoint(case['id'])
   assert os.path.exists(checkpoint + '.index'), (
-      'no TF1 checkpoint for %s; %s' % (case_id, _REGENERATE % case_id))
-  graph = tf.Graph()
-  with graph.as_default():
-    built = cases.build(v1, _api(), case, training_kind='false')
-    with v1.Session(graph=graph, config=cases.session_config(v1)) as session:
-      v1.train.Saver().restore(session, checkpoint)
-      arrays['inference/output'] = cases.infer(session, built, data)
+      'no TF1 checkpoint for %s; %s' % (case['id'],
+                                        CORPUS.regenerate(case['id'])))
+  arrays['inference/output'] = golden_replay.infer(cases, _api(), case, data,
+                                                   checkpoint)
   return structure, arrays
 
 
 def test_every_case_has_a_golden():
-  recorded = sorted(name[:-len('.json')] for name in os.listdir(GOLDENS)
-                    if name.endswith('.json'))
-  assert recorded == sorted(cases.case_ids())
+  assert CORPUS.case_ids() == sorted(cases.case_ids())
 
 
 def test_the_names_are_contrib_bns():
@@ -100,21 +73,7 @@ def test_the_names_are_contrib_bns():
 
 @pytest.mark.parametrize('case_id', cases.case_ids())
 def test_case_matches_tf1(case_id):
-  record, golden_arrays = _golden(case_id)
-  case = cases.case_by_id(case_id)
-  if 'error' in record:
-    with tf.Graph().as_default():
-      with pytest.raises(Exception) as raised:
-        cases.build(v1, _api(), case)
-    assert cases.error_record(raised.value) == record['error']
-    return
-  structure, arrays = replay(case_id, golden_arrays)
-  comparison = compare.Comparison(compare.tolerance_for(case['dtype']))
-  comparison.structure(record['structure'], structure)
-  comparison.arrays(golden_arrays, arrays)
-  assert not comparison.problems, '%s:\n%s' % (
-      case_id, '\n'.join(comparison.problems))
-  print('%s: max abs diff %.3g' % (case_id, comparison.max_abs_diff))
+  golden_replay.assert_case_matches_tf1(CORPUS, cases, _api, replay, case_id)
 
 
 def test_refused_arguments_name_themselves():

@@ -12,7 +12,6 @@ output of an inference graph restored from TF 1.15's checkpoint; or TF
 contrib_bn.conformance.compare's, by the case's dtype.
 """
 
-import json
 import os
 
 import numpy as np
@@ -22,15 +21,12 @@ import tensorflow as tf
 import contrib_bn
 from contrib_bn import layers
 from contrib_bn.compat import tf_layers
-from contrib_bn.conformance import compare
 from contrib_bn.conformance import tf_layers_neighbours as cases
+import golden_replay
 
 v1 = tf.compat.v1
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GOLDENS = os.path.join(_ROOT, 'contrib_bn', 'goldens', 'tf_layers_neighbours')
-_REGENERATE = ('regenerate with: .venvs/tf115/bin/python '
-               'scripts/record_tf_layers_neighbours.py --filter ^%s$ '
-               '--check_determinism')
+CORPUS = golden_replay.Corpus('tf_layers_neighbours',
+                              'record_tf_layers_neighbours.py')
 
 
 @pytest.fixture(autouse=True)
@@ -44,21 +40,6 @@ def _api():
   return type('Api', (), {name: staticmethod(getattr(v1.layers, name))
                           if name[0].islower() else getattr(v1.layers, name)
                           for name in cases.NAMES})()
-
-
-def _golden(case_id):
-  json_path = os.path.join(GOLDENS, case_id + '.json')
-  assert os.path.exists(json_path), 'missing golden %s; %s' % (
-      json_path, _REGENERATE % case_id)
-  with open(json_path) as f:
-    record = json.load(f)
-  if 'error' in record:
-    return record, None
-  npz_path = os.path.join(GOLDENS, case_id + '.npz')
-  assert os.path.exists(npz_path), 'missing golden %s; %s' % (
-      npz_path, _REGENERATE % case_id)
-  with np.load(npz_path) as arrays:
-    return record, {k: arrays[k] for k in arrays.files}
 
 
 def replay(case, golden_arrays):
@@ -79,23 +60,16 @@ def replay(case, golden_arrays):
           arrays[key] = golden_arrays[key]
       arrays.update(cases.train(v1, session, built, data, target))
       has_variables = bool(v1.global_variables())
-  checkpoint = os.path.join(GOLDENS, 'checkpoints', case['id'])
+  checkpoint = CORPUS.checkpoint(case['id'])
   assert os.path.exists(checkpoint + '.index') == has_variables, (
-      'TF1 checkpoint for %s; %s' % (case['id'], _REGENERATE % case['id']))
-  graph = tf.Graph()
-  with graph.as_default():
-    built = cases.build(v1, _api(), case, training_kind='false')
-    with v1.Session(graph=graph, config=cases.session_config(v1)) as session:
-      if has_variables:
-        v1.train.Saver().restore(session, checkpoint)
-      arrays['inference/output'] = cases.infer(session, built, data)
+      'TF1 checkpoint for %s; %s' % (case['id'], CORPUS.regenerate(case['id'])))
+  arrays['inference/output'] = golden_replay.infer(
+      cases, _api(), case, data, checkpoint if has_variables else None)
   return structure, arrays
 
 
 def test_every_case_has_a_golden():
-  recorded = sorted(name[:-len('.json')] for name in os.listdir(GOLDENS)
-                    if name.endswith('.json'))
-  assert recorded == sorted(cases.case_ids())
+  assert CORPUS.case_ids() == sorted(cases.case_ids())
 
 
 def test_served_names_are_contrib_bns():
@@ -107,21 +81,7 @@ def test_served_names_are_contrib_bns():
 
 @pytest.mark.parametrize('case_id', cases.case_ids())
 def test_case_matches_tf1(case_id):
-  record, golden_arrays = _golden(case_id)
-  case = cases.case_by_id(case_id)
-  if 'error' in record:
-    with tf.Graph().as_default():
-      with pytest.raises(Exception) as raised:
-        cases.build(v1, _api(), case)
-    assert cases.error_record(raised.value) == record['error']
-    return
-  structure, arrays = replay(case, golden_arrays)
-  comparison = compare.Comparison(compare.tolerance_for(case['dtype']))
-  comparison.structure(record['structure'], structure)
-  comparison.arrays(golden_arrays, arrays)
-  assert not comparison.problems, '%s:\n%s' % (
-      case_id, '\n'.join(comparison.problems))
-  print('%s: max abs diff %.3g' % (case_id, comparison.max_abs_diff))
+  golden_replay.assert_case_matches_tf1(CORPUS, cases, _api, replay, case_id)
 
 
 @pytest.mark.parametrize('build', ['dense', 'conv2d'])
