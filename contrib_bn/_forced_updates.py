@@ -20,6 +20,8 @@ pass through unchanged, bit for bit.
 
 import tensorflow as tf
 
+from contrib_bn import graph_utils
+
 _GRADIENT = 'ContribBnForcedStatistics'
 
 
@@ -36,15 +38,7 @@ def _gradient(op, grad):
     return tf.identity(grad)
 
 
-def _register():
-  try:
-    tf.RegisterGradient(_GRADIENT)(_gradient)
-  except KeyError:
-    # Registered already: this module was loaded twice (a reload).
-    pass
-
-
-_register()
+graph_utils.register_gradient(_GRADIENT, _gradient)
 
 
 def tie(outputs, statistics):

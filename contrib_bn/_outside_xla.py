@@ -20,6 +20,8 @@ when it is refused; hence the gradient of our own.
 
 import tensorflow as tf
 
+from contrib_bn import graph_utils
+
 _GRADIENT = 'ContribBnOutsideXla'
 
 
@@ -37,15 +39,7 @@ def _gradient(op, *grads):
   return [None] + source_grads
 
 
-def _register():
-  try:
-    tf.RegisterGradient(_GRADIENT)(_gradient)
-  except KeyError:
-    # Registered already: this module was loaded twice (a reload).
-    pass
-
-
-_register()
+graph_utils.register_gradient(_GRADIENT, _gradient)
 
 
 def outside_xla(fn, sources):

@@ -55,3 +55,12 @@ def layer_static_value(pred):
 def layer_smart_cond(pred, true_fn, false_fn):
   """`smart_cond` under the core layer's rules for static values."""
   return _cond(layer_static_value(pred), pred, true_fn, false_fn)
+
+
+def register_gradient(op_type, function):
+  """`tf.RegisterGradient(op_type)(function)`, once however often imported."""
+  try:
+    tf.RegisterGradient(op_type)(function)
+  except KeyError:
+    # Registered already: the registering module was loaded twice (a reload).
+    pass
