@@ -14,6 +14,28 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
+def _size_the_cpu_thread_pool():
+  """Opens the process's first session with one intra-op thread.
+
+  TensorFlow sizes the CPU device's intra-op thread pool once per process,
+  from its first session's config. The corpora were recorded with one thread
+  and are replayed with one; with two, oneDNN splits its reductions and a
+  replayed loss moved by 1.2x its tolerance (tf_layers rank4_fused_true), so
+  which test happened to run first decided a result. Inter-op threads are
+  left to TensorFlow (distribution tests need several).
+  """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  graph = tf.Graph()
+  with graph.as_default():
+    one = tf.constant(1.0)
+  config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=1)
+  with tf.compat.v1.Session(graph=graph, config=config) as session:
+    session.run(one)
+
+
+_size_the_cpu_thread_pool()
+
+
 @pytest.fixture
 def copy_golden():
   """`copy(directory, case_id)`: one packaged golden case, checkpoint too."""

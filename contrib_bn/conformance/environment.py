@@ -26,7 +26,12 @@ def onednn_enabled():
     x = tf.compat.v1.placeholder(tf.float32, [1, 1, 1, 1])
     y = tf.nn.conv2d(x, tf.ones([1, 1, 1, 1]), 1, 'SAME')
     metadata = tf.compat.v1.RunMetadata()
-    with tf.compat.v1.Session(graph=graph) as sess:
+    # The process's CPU thread pool is sized by its first session, and this
+    # probe may be the first: it asks for the single thread the corpus was
+    # recorded and replayed with, so that it changes no later arithmetic.
+    config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=1,
+                                      inter_op_parallelism_threads=1)
+    with tf.compat.v1.Session(graph=graph, config=config) as sess:
       sess.run(y, {x: [[[[1.0]]]]},
                options=tf.compat.v1.RunOptions(output_partition_graphs=True),
                run_metadata=metadata)
