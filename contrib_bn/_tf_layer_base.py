@@ -38,6 +38,20 @@ def unique_layer_name(base_name):
   return '%s_%d' % (base_name, counts[base_name])
 
 
+def layer_scope(scope, base_name, reuse):
+  """The variable scope a TF 1.15 layer builds in, captured once.
+
+  With `reuse`, the scope named `scope` (else `base_name`) as it is; without,
+  `scope`, or a new unique one made from `base_name`.
+  """
+  if reuse:
+    with tf.compat.v1.variable_scope(
+        scope if scope is not None else base_name) as captured:
+      return captured
+  with tf.compat.v1.variable_scope(scope, default_name=base_name) as captured:
+    return captured
+
+
 def learning_phase():
   """The graph's `keras_learning_phase`, a bool defaulting to False."""
   graph = tf.compat.v1.get_default_graph()
@@ -223,16 +237,8 @@ class Layer(object):
     return outputs
 
   def _set_scope(self, scope):
-    if self._scope is not None:
-      return
-    if self._reuse:
-      with tf.compat.v1.variable_scope(
-          scope if scope is not None else self._base_name) as captured:
-        self._scope = captured
-    else:
-      with tf.compat.v1.variable_scope(
-          scope, default_name=self._base_name) as captured:
-        self._scope = captured
+    if self._scope is None:
+      self._scope = layer_scope(scope, self._base_name, self._reuse)
 
   def _check_input(self, shape):
     """TF 1.15's input-spec checks of the rank and the built axes."""

@@ -284,16 +284,9 @@ class BatchNormalization(object):
     return outputs
 
   def _set_scope(self, scope):
-    if self._scope is not None:
-      return
-    if self._reuse:
-      with tf.compat.v1.variable_scope(
-          scope if scope is not None else self._base_name) as captured:
-        self._scope = captured
-    else:
-      with tf.compat.v1.variable_scope(
-          scope, default_name=self._base_name) as captured:
-        self._scope = captured
+    if self._scope is None:
+      self._scope = _tf_layer_base.layer_scope(scope, self._base_name,
+                                               self._reuse)
 
   def _channel_axis(self, shape):
     """The non-negative channel axis, checked as TF 1.15 checked it."""
