@@ -17,6 +17,6 @@ import module_loading  # pylint: disable=g-import-not-at-top,wrong-import-positi
 # The corpus comparison module needs only NumPy, so it loads here by path
 # without the TF-2-only package around it: one definition of the tolerances
 # for re-recording on another processor.
-compare = module_loading.load_by_path(
-    'contrib_bn_conformance_compare',
-    os.path.join(ROOT, 'contrib_bn', 'conformance', 'compare.py'))
+matching = module_loading.load_by_path(
+    'contrib_bn_conformance_matching',
+    os.path.join(ROOT, 'contrib_bn', 'conformance', 'matching.py'))

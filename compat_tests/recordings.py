@@ -2,7 +2,7 @@
 
 Shared by the compat tests that re-record a committed golden directory under
 TF 1.15.5 and require the same content: every float within the
-cross-processor tolerance of `contrib_bn/conformance/compare.py`, everything
+cross-processor tolerance of `contrib_bn/conformance/matching.py`, everything
 else (keys, strings, integers, shapes, which checkpoints exist) exactly.
 """
 
@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import compare
+from conftest import matching
 from conftest import ROOT
 
 
@@ -41,7 +41,7 @@ def load_json(directory, name):
 
 def assert_records_reproduce(committed, fresh, case_ids):
   for case_id in case_ids:
-    problems = compare.record_differences(
+    problems = matching.record_differences(
         load_json(committed, case_id + '.json'),
         load_json(fresh, case_id + '.json'))
     assert not problems, '%s:\n%s' % (case_id, '\n'.join(problems[:20]))
@@ -56,7 +56,7 @@ def assert_arrays_reproduce(committed, fresh, case_ids):
         x = a[key].astype(np.float64)
         y = b[key].astype(np.float64)
         np.testing.assert_allclose(y, x, rtol=0,
-                                   atol=compare.reproduce_tolerance(x),
+                                   atol=matching.reproduce_tolerance(x),
                                    err_msg='%s %s' % (case_id, key))
 
 

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from conftest import ROOT
-from conftest import compare
+from conftest import matching
 import recordings
 
 CORPUS = os.path.join(ROOT, 'contrib_bn', 'goldens', 'distributed')
@@ -28,7 +28,7 @@ def test_same_cases(fresh_corpus):
 
 
 def test_placement_reproduces(fresh_corpus):
-  problems = compare.record_differences(
+  problems = matching.record_differences(
       recordings.load_json(CORPUS, 'placement.json'),
       recordings.load_json(fresh_corpus, 'placement.json'))
   assert not problems, '\n'.join(problems[:20])

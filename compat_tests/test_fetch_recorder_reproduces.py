@@ -5,7 +5,7 @@ import os
 import pytest
 
 from conftest import ROOT
-from conftest import compare
+from conftest import matching
 import recordings
 
 CORPUS = os.path.join(ROOT, 'contrib_bn', 'goldens', 'fetches')
@@ -19,7 +19,7 @@ def fresh_corpus(tmp_path_factory):
 
 
 def test_fetch_patterns_reproduce(fresh_corpus):
-  problems = compare.record_differences(
+  problems = matching.record_differences(
       recordings.load_json(CORPUS, 'fetches.json'),
       recordings.load_json(fresh_corpus, 'fetches.json'))
   assert not problems, '\n'.join(problems[:20])

@@ -20,7 +20,7 @@ import tensorflow as tf
 import module_loading
 
 from conftest import ROOT
-from conftest import compare
+from conftest import matching
 
 EXAMPLE = os.path.join(ROOT, 'examples', 'legacy_net.py')
 RECORDER = os.path.join(ROOT, 'scripts', 'record_migration.py')
@@ -51,7 +51,7 @@ def _assert_reproduces(actual, expected, what):
   assert actual.shape == expected.shape, what
   np.testing.assert_allclose(actual.astype(np.float64),
                              expected.astype(np.float64), rtol=0,
-                             atol=compare.reproduce_tolerance(expected),
+                             atol=matching.reproduce_tolerance(expected),
                              err_msg=what)
 
 
@@ -87,7 +87,7 @@ def test_prologue_binds_the_real_contrib(example):
 
 
 def test_record_reproduces(fresh):
-  problems = compare.record_differences(_load_record(GOLDEN),
+  problems = matching.record_differences(_load_record(GOLDEN),
                                         _load_record(fresh))
   assert not problems, '\n'.join(problems[:20])
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from conftest import ROOT
-from conftest import compare
+from conftest import matching
 
 PROBE = os.path.join(ROOT, 'scripts', 'probe_bad_inputs.py')
 COMMITTED = os.path.join(ROOT, 'tests', 'data', 'tf1_bad_inputs.json')
@@ -23,7 +23,7 @@ def test_probe_reproduces_committed_record(tmp_path):
   # Observations such as correlations come from BLAS and TF's CPU kernels,
   # which may round differently on another processor; outcomes, error
   # messages and harm verdicts must be identical.
-  problems = compare.record_differences(committed['cases'], fresh['cases'])
+  problems = matching.record_differences(committed['cases'], fresh['cases'])
   assert not problems, '\n'.join(problems[:20])
 
 

@@ -4,8 +4,8 @@ scripts/record_slim_nets.py runs again here, in this process, for every case
 whose checkpoint is committed (contrib_bn/goldens/slim), and its fresh
 recording must equal the committed one: the JSON record (configuration,
 variable names, shapes and order, update-op count) through
-`compare.record_differences`, and every array and every checkpoint tensor
-within `compare.reproduce_tolerance`. The tolerance is the one the TF 2 test
+`matching.record_differences`, and every array and every checkpoint tensor
+within `matching.reproduce_tolerance`. The tolerance is the one the TF 2 test
 allows for the same array (tests/slim_net_tolerances.py), not REPRODUCE_RTOL:
 on another processor TF 1.15.5 runs other kernel builds, which is the
 difference those tolerances were measured for, and the nets amplify it past
@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from conftest import compare
+from conftest import matching
 import module_loading
 import slim_net_tolerances
 
@@ -64,7 +64,7 @@ def test_record_reproduces(fresh, case_id):
   committed, _ = _load(GOLDEN, case_id)
   again, _ = _load(fresh, case_id)
   assert committed['tensorflow'] == '1.15.5'
-  problems = compare.record_differences(committed, again)
+  problems = matching.record_differences(committed, again)
   assert not problems, '\n'.join(problems[:20])
 
 
@@ -79,7 +79,7 @@ def test_arrays_reproduce(fresh, case_id):
       continue
     expected = committed[key].astype(np.float64)
     # For sum/NAME ([sum, sum of |x|]) max |expected| is the sum of |x|.
-    atol = compare.reproduce_tolerance(
+    atol = matching.reproduce_tolerance(
         expected, slim_net_tolerances.rtol_for(key, record['case']['net']))
     np.testing.assert_allclose(again[key].astype(np.float64), expected,
                                rtol=0, atol=atol, err_msg=key)
@@ -97,7 +97,7 @@ def test_checkpoint_reproduces(fresh, case_id):
   assert sorted(shapes) == sorted(record['checkpointed'])
   for name in sorted(shapes):
     expected = committed.get_tensor(name).astype(np.float64)
-    atol = compare.reproduce_tolerance(expected,
+    atol = matching.reproduce_tolerance(expected,
                                        slim_net_tolerances.TRAINED_RTOL)
     np.testing.assert_allclose(again.get_tensor(name).astype(np.float64),
                                expected, rtol=0, atol=atol, err_msg=name)

@@ -28,7 +28,7 @@ _PUBLIC = {
     'has_arg_scope': ('contrib_bn.compat.arg_scope', 'has_arg_scope'),
     'inference_mode': ('contrib_bn._inference_mode', 'inference_mode'),
     'install': ('contrib_bn.compat.install', 'install'),
-    'keras_export': ('contrib_bn.keras_export', None),
+    'keras_export': ('contrib_bn.tools.keras_export', None),
     'layers': ('contrib_bn.layers', None),
     'select_path': ('contrib_bn._dispatch', 'select_path'),
     'synchronized_statistics': ('contrib_bn.distribute',

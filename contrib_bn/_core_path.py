@@ -14,16 +14,16 @@ import tensorflow as tf
 from contrib_bn import _dispatch
 from contrib_bn import _fused_path
 from contrib_bn import _fused_statistics
+from contrib_bn import _graph_utils
 from contrib_bn import _half_precision
+from contrib_bn import _identifiers
+from contrib_bn import _moving_averages
 from contrib_bn import _outside_xla
 from contrib_bn import _tf1_errors
+from contrib_bn import _validation
+from contrib_bn import _variables as bn_variables
 from contrib_bn import constants
 from contrib_bn import distribute
-from contrib_bn import graph_utils
-from contrib_bn import identifiers
-from contrib_bn import moving_averages
-from contrib_bn import validation
-from contrib_bn import variables as bn_variables
 
 _LOW_PRECISION = (tf.float16, tf.bfloat16)
 # The core layer created `gamma` before `beta`, so it also read (and
@@ -63,18 +63,18 @@ def core_batch_norm(inputs, args, axis=None):
   for name in _GAMMA_FIRST + (constants.MOVING_MEAN, constants.MOVING_VARIANCE):
     value = args.initializers.get(name)
     if value is not None:
-      initializers[name] = identifiers.initializer(value)
+      initializers[name] = _identifiers.initializer(value)
   regularizers = {}
   for name in _GAMMA_FIRST:
     value = args.regularizers.get(name)
     if value is not None:
-      regularizers[name] = identifiers.regularizer(value)
+      regularizers[name] = _identifiers.regularizer(value)
   v = bn_variables.create(
       [channels], param_dtype, args.center, args.scale, initializers,
       regularizers, args.variables_collections, args.trainable,
       gamma_first=True,
       renorm=args.renorm, collections_at_creation=False, sync_on_read=True)
-  training_value = graph_utils.layer_static_value(args.is_training)
+  training_value = _graph_utils.layer_static_value(args.is_training)
   # A non-trainable layer reports no updates, so TF 1.15 never ran them.
   wants_updates = args.trainable and training_value is not False
   call = _CoreLayerCall(args, v, axis, ndims, clipping, param_dtype)
@@ -145,7 +145,7 @@ class _CoreLayerCall(object):
     self.reduction_axes = [i for i in range(ndims) if i != axis]
 
   def cond(self, true_fn, false_fn):
-    return graph_utils.layer_smart_cond(self.args.is_training, true_fn,
+    return _graph_utils.layer_smart_cond(self.args.is_training, true_fn,
                                         false_fn)
 
   def fused(self, inputs, training_value, wants_updates):
@@ -170,15 +170,15 @@ class _CoreLayerCall(object):
     if training_value is None:
       momentum = self.cond(lambda: tf.constant(args.decay, tf.float32),
                            lambda: tf.constant(1.0, tf.float32))
-    elif validation.real_number(args.decay) is not None:
+    elif _validation.real_number(args.decay) is not None:
       momentum = np.float32(args.decay)
     else:
       momentum = tf.convert_to_tensor(args.decay, tf.float32)
     # Only the ops reach UPDATE_OPS, so no value is read after them.
     updates = [
-        moving_averages.assign_moving_average(v.moving_mean, mean, momentum,
+        _moving_averages.assign_moving_average(v.moving_mean, mean, momentum,
                                               read_value=False),
-        moving_averages.assign_moving_average(v.moving_variance, variance,
+        _moving_averages.assign_moving_average(v.moving_variance, variance,
                                               momentum, read_value=False)]
     return outputs, updates
 
@@ -335,14 +335,14 @@ class _CoreLayerCall(object):
 
     def mean_update():
       return self.cond(
-          lambda: moving_averages.assign_moving_average(
+          lambda: _moving_averages.assign_moving_average(
               v.moving_mean, new_mean, args.decay),
           lambda: tf.convert_to_tensor(v.moving_mean))
 
     def variance_update():
       if args.renorm:
         def update():
-          stddev = moving_averages.assign_moving_average(
+          stddev = _moving_averages.assign_moving_average(
               v.moving_stddev, tf.sqrt(new_variance + args.epsilon),
               args.decay)
           with tf.compat.v1.name_scope('AssignNewValue') as scope, \
@@ -352,7 +352,7 @@ class _CoreLayerCall(object):
                 tf.nn.relu(stddev * stddev - args.epsilon), name=scope)
       else:
         def update():
-          return moving_averages.assign_moving_average(
+          return _moving_averages.assign_moving_average(
               v.moving_variance, new_variance, args.decay)
       return self.cond(update, lambda: tf.convert_to_tensor(v.moving_variance))
 
@@ -388,7 +388,7 @@ class _CoreLayerCall(object):
     def renorm_update(var, value):
       value = tf.identity(value)
       return self.cond(
-          lambda: moving_averages.assign_moving_average(
+          lambda: _moving_averages.assign_moving_average(
               var, value, args.renorm_decay),
           lambda: tf.identity(var))
 

@@ -20,7 +20,7 @@ pass through unchanged, bit for bit.
 
 import tensorflow as tf
 
-from contrib_bn import graph_utils
+from contrib_bn import _graph_utils
 
 _GRADIENT = 'ContribBnForcedStatistics'
 
@@ -38,7 +38,7 @@ def _gradient(op, grad):
     return tf.identity(grad)
 
 
-graph_utils.register_gradient(_GRADIENT, _gradient)
+_graph_utils.register_gradient(_GRADIENT, _gradient)
 
 
 def tie(outputs, statistics):

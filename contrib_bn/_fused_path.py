@@ -8,12 +8,12 @@ variance receives the kernel's Bessel-corrected batch variance.
 import tensorflow as tf
 
 from contrib_bn import _fused_statistics
+from contrib_bn import _graph_utils
+from contrib_bn import _moving_averages
 from contrib_bn import _tf1_errors
+from contrib_bn import _variables as bn_variables
 from contrib_bn import constants
 from contrib_bn import distribute
-from contrib_bn import graph_utils
-from contrib_bn import moving_averages
-from contrib_bn import variables as bn_variables
 
 def kernel_epsilon(epsilon):
   # Written as TF 1.15 wrote it, so a non-number fails with TF 1.15's error.
@@ -92,10 +92,10 @@ def fused_batch_norm(inputs, args):
   gamma = v.gamma if v.gamma is not None else tf.constant(
       1.0, tf.float32, shape=params_shape)
   outputs, mean, variance = kernel_outputs(
-      lambda true_fn, false_fn: graph_utils.smart_cond(
+      lambda true_fn, false_fn: _graph_utils.smart_cond(
           args.is_training, true_fn, false_fn),
       inputs, gamma, beta, v, args.epsilon, args.data_format)
-  training_value = graph_utils.static_value(args.is_training)
+  training_value = _graph_utils.static_value(args.is_training)
   if training_value is None or training_value:
     outputs = _moving_average_updates(args, v, mean, variance, outputs)
   outputs.set_shape(inputs_shape)
@@ -106,16 +106,16 @@ def fused_batch_norm(inputs, args):
 
 def _moving_average_updates(args, v, mean, variance, outputs):
   """Adds the moving-statistics updates; returns the (maybe gated) outputs."""
-  updates = moving_averages.statistics_updater(
+  updates = _moving_averages.statistics_updater(
       v.moving_mean, v.moving_variance, mean, variance, args.decay,
       args.zero_debias_moving_mean, model=False)
   if args.updates_collections is None:
     def forced():
       with tf.control_dependencies(updates()):
         return tf.identity(outputs)
-    return graph_utils.smart_cond(args.is_training, forced, lambda: outputs)
+    return _graph_utils.smart_cond(args.is_training, forced, lambda: outputs)
 
-  update_mean, update_variance = graph_utils.smart_cond(
+  update_mean, update_variance = _graph_utils.smart_cond(
       args.is_training, updates,
       lambda: (tf.identity(v.moving_mean), tf.identity(v.moving_variance)))
   tf.compat.v1.add_to_collections(args.updates_collections, update_mean)

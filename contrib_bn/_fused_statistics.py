@@ -34,9 +34,9 @@ inputs sum to zero, so the loss gradient is the kernel's batch-norm gradient.
 
 import tensorflow as tf
 
+from contrib_bn import _validation
 from contrib_bn import constants
 from contrib_bn import distribute
-from contrib_bn import validation
 
 # See the module docstring for float16 and bfloat16.
 _KERNEL_DTYPES = (tf.float32,)
@@ -68,7 +68,7 @@ def kernel_applies(inputs, channel_axis, epsilon):
     return False
   if inputs.dtype.base_dtype not in _KERNEL_DTYPES:
     return False
-  epsilon = validation.real_number(epsilon)
+  epsilon = _validation.real_number(epsilon)
   return epsilon is not None and epsilon >= constants.FUSED_MIN_EPSILON
 
 

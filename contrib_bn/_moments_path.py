@@ -12,13 +12,13 @@ import tensorflow as tf
 
 from contrib_bn import _forced_updates
 from contrib_bn import _fused_statistics
+from contrib_bn import _graph_utils
 from contrib_bn import _half_precision
+from contrib_bn import _moving_averages
 from contrib_bn import _tf1_errors
+from contrib_bn import _variables as bn_variables
 from contrib_bn import constants
 from contrib_bn import distribute
-from contrib_bn import graph_utils
-from contrib_bn import moving_averages
-from contrib_bn import variables as bn_variables
 
 
 def moments_batch_norm(inputs, args):
@@ -51,7 +51,7 @@ def moments_batch_norm(inputs, args):
   v = bn_variables.create(
       params_shape, dtype, args.center, args.scale, args.initializers,
       {}, args.variables_collections, args.trainable)
-  training_value = graph_utils.static_value(args.is_training)
+  training_value = _graph_utils.static_value(args.is_training)
   # Batch weights only weigh batch statistics, which inference never uses.
   channel_axis = 1 if nchw else rank - 1
   if ((batch_weights is None or training_value is False) and
@@ -89,7 +89,7 @@ def _kernel_outputs(inputs, channel_axis, args, v, training_value):
   # `nn.moments` returned the statistics in the input dtype.
   dtype = inputs.dtype.base_dtype
   mean, variance = tf.cast(mean, dtype), tf.cast(variance, dtype)
-  updates = moving_averages.statistics_updater(
+  updates = _moving_averages.statistics_updater(
       v.moving_mean, v.moving_variance, mean, variance, args.decay,
       args.zero_debias_moving_mean, model=True)
   if args.updates_collections is None:
@@ -100,10 +100,10 @@ def _kernel_outputs(inputs, channel_axis, args, v, training_value):
         statistics = [tf.identity(mean), tf.identity(variance)]
       with normalizer.name_scope():
         return _forced_updates.tie(outputs, statistics)
-    return graph_utils.smart_cond(args.is_training, forced, inference)
+    return _graph_utils.smart_cond(args.is_training, forced, inference)
   _collect_updates(args, v, updates)
   with normalizer.name_scope():
-    return graph_utils.smart_cond(args.is_training, lambda: outputs,
+    return _graph_utils.smart_cond(args.is_training, lambda: outputs,
                                   inference)
 
 
@@ -130,7 +130,7 @@ def _batch_moments(inputs, axes, batch_weights, nchw):
 
 def _with_updates(args, v, mean, variance):
   """Wires the moving-statistics updates; returns the statistics to use."""
-  updates = moving_averages.statistics_updater(
+  updates = _moving_averages.statistics_updater(
       v.moving_mean, v.moving_variance, mean, variance, args.decay,
       args.zero_debias_moving_mean, model=True)
   moving = functools.partial(_moving_statistics, v)
@@ -138,9 +138,9 @@ def _with_updates(args, v, mean, variance):
     def forced():
       with tf.control_dependencies(updates()):
         return tf.identity(mean), tf.identity(variance)
-    return graph_utils.smart_cond(args.is_training, forced, moving)
+    return _graph_utils.smart_cond(args.is_training, forced, moving)
   _collect_updates(args, v, updates)
-  return graph_utils.smart_cond(args.is_training,
+  return _graph_utils.smart_cond(args.is_training,
                                 lambda: (mean, variance), moving)
 
 
@@ -150,7 +150,7 @@ def _moving_statistics(v):
 
 def _collect_updates(args, v, updates):
   """Adds the updates, run only in training, to `updates_collections`."""
-  update_mean, update_variance = graph_utils.smart_cond(
+  update_mean, update_variance = _graph_utils.smart_cond(
       args.is_training, updates, functools.partial(_moving_statistics, v))
   tf.compat.v1.add_to_collections(args.updates_collections, update_mean)
   tf.compat.v1.add_to_collections(args.updates_collections, update_variance)

@@ -20,7 +20,7 @@ when it is refused; hence the gradient of our own.
 
 import tensorflow as tf
 
-from contrib_bn import graph_utils
+from contrib_bn import _graph_utils
 
 _GRADIENT = 'ContribBnOutsideXla'
 
@@ -39,7 +39,7 @@ def _gradient(op, *grads):
   return [None] + source_grads
 
 
-graph_utils.register_gradient(_GRADIENT, _gradient)
+_graph_utils.register_gradient(_GRADIENT, _gradient)
 
 
 def outside_xla(fn, sources):

@@ -11,8 +11,8 @@ raised its rank and channel errors).
 import tensorflow as tf
 
 from contrib_bn import _dispatch
+from contrib_bn import _identifiers
 from contrib_bn import constants
-from contrib_bn import identifiers
 
 # The dtypes TF 1.15's `Mean` kernel accepted, in the order its error listed
 # them (TF 2.x adds qint16 and quint16).
@@ -113,7 +113,7 @@ def check_initializer_sizes(param_initializers, channels):
   if not isinstance(param_initializers, dict):
     return
   for name in constants.PARAMETERS:
-    size = identifiers.constant_size(param_initializers.get(name))
+    size = _identifiers.constant_size(param_initializers.get(name))
     if size is not None and size > channels:
       raise ValueError('Too many elements provided. Needed at most %d, but '
                        'received %d' % (channels, size))

@@ -12,13 +12,13 @@ import tensorflow as tf
 from contrib_bn import _core_path
 from contrib_bn import _dispatch
 from contrib_bn import _fused_path
+from contrib_bn import _graph_utils
 from contrib_bn import _inference_mode
 from contrib_bn import _moments_path
 from contrib_bn import _tf1_errors
+from contrib_bn import _validation
 from contrib_bn import constants
 from contrib_bn import distribute
-from contrib_bn import graph_utils
-from contrib_bn import validation
 
 _BUILDERS = {
     constants.PATH_FUSED: _fused_path.fused_batch_norm,
@@ -147,7 +147,7 @@ def batch_norm(inputs,
   path = _dispatch.path_for(inputs.get_shape().ndims, args)
   _tf1_errors.check_data_format(data_format)
   _tf1_errors.check_wording(inputs, path, args)
-  validation.check(inputs, path, args)
+  _validation.check(inputs, path, args)
   if _inference_mode.active():
     args = _for_inference(path, args)
   context = distribute.layer_context(path, args.is_training)
@@ -169,9 +169,9 @@ def _for_inference(path, args):
   """
   value = args.is_training
   if path == constants.PATH_CORE:
-    static = graph_utils.layer_static_value(value)
+    static = _graph_utils.layer_static_value(value)
   else:
-    static = graph_utils.static_value(value)
+    static = _graph_utils.static_value(value)
   if static is None:
     _tf1_errors.check_predicate(value)
   return dataclasses.replace(args, is_training=False)

@@ -23,7 +23,7 @@ as TF 1.15 checked it and then taken as False.
 The neighbours legacy code calls on the same lines are served from here
 too: `dense`, `conv1d/2d/3d`, `conv2d_transpose`, the 1-D to 3-D max and
 average pooling, `dropout` and `flatten`, and their classes (modules
-tf_layers_core, tf_layers_conv and tf_layers_pooling, on the shared
+_tf_layers_core, _tf_layers_conv and _tf_layers_pooling, on the shared
 _tf_layer_base). This module stays `contrib_bn.layers`, a module rather
 than a package, so that `from contrib_bn import layers` and
 `contrib_bn.layers.batch_normalization` are unchanged.
@@ -36,22 +36,22 @@ import tensorflow as tf
 
 from contrib_bn import _core_path
 from contrib_bn import _dispatch
+from contrib_bn import _graph_utils
 from contrib_bn import _inference_mode
 from contrib_bn import _tf1_errors
 from contrib_bn import _tf_layer_base
+from contrib_bn import _tf_layers_conv
+from contrib_bn import _tf_layers_core
+from contrib_bn import _tf_layers_pooling
 from contrib_bn import constants
-from contrib_bn import graph_utils
-from contrib_bn import tf_layers_conv
-from contrib_bn import tf_layers_core
-from contrib_bn import tf_layers_pooling
 # The neighbours, served from here with batch normalization.
-from contrib_bn.tf_layers_conv import *  # pylint: disable=wildcard-import
-from contrib_bn.tf_layers_core import *  # pylint: disable=wildcard-import
-from contrib_bn.tf_layers_pooling import *  # pylint: disable=wildcard-import
+from contrib_bn._tf_layers_conv import *  # pylint: disable=wildcard-import
+from contrib_bn._tf_layers_core import *  # pylint: disable=wildcard-import
+from contrib_bn._tf_layers_pooling import *  # pylint: disable=wildcard-import
 
 __all__ = sorted(['BatchNormalization', 'batch_normalization'] +
-                 tf_layers_conv.__all__ + tf_layers_core.__all__ +
-                 tf_layers_pooling.__all__)
+                 _tf_layers_conv.__all__ + _tf_layers_core.__all__ +
+                 _tf_layers_pooling.__all__)
 
 _KEYS = tf.compat.v1.GraphKeys
 BASE_NAME = 'batch_normalization'
@@ -354,7 +354,7 @@ def _for_inference(training):
   conditional on it, whose Switch refused a tensor that is not a bool
   scalar; the same checks run here, on the value given.
   """
-  if graph_utils.layer_static_value(training) is None:
+  if _graph_utils.layer_static_value(training) is None:
     _tf1_errors.check_predicate(training)
   return False
 

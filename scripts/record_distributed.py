@@ -42,7 +42,7 @@ flags.DEFINE_boolean('check_determinism', False,
 sys.path.insert(0, _ROOT)  # the tree's contrib_bn; its root imports nothing
 
 # Only the TF-free conformance modules: the rest of contrib_bn needs TF 2.
-from contrib_bn.conformance import compare  # pylint: disable=g-import-not-at-top,wrong-import-position
+from contrib_bn.conformance import matching  # pylint: disable=g-import-not-at-top,wrong-import-position
 from contrib_bn.conformance import distributed  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
@@ -116,7 +116,7 @@ def main(argv):
         tf, case, os.path.join(staging, 'checkpoints', case['id']))
     if FLAGS.check_determinism and 'error' not in record:
       _, again = record_case(tf, case, os.path.join(staging, 'again'))
-      if not compare.arrays_identical(arrays, again):
+      if not matching.arrays_identical(arrays, again):
         problems.append('%s: two recordings differ' % case['id'])
     np.savez_compressed(os.path.join(staging, case['id'] + '.npz'), **arrays)
     _write_json(os.path.join(staging, case['id'] + '.json'), record)

@@ -40,7 +40,7 @@ sys.path.insert(0, _ROOT)  # the tree's contrib_bn; its root imports nothing
 
 # Only the TF-free conformance modules: the rest of contrib_bn needs TF 2.
 from contrib_bn.conformance import cases as cases_module  # pylint: disable=g-import-not-at-top,wrong-import-position
-from contrib_bn.conformance import compare  # pylint: disable=g-import-not-at-top,wrong-import-position
+from contrib_bn.conformance import matching  # pylint: disable=g-import-not-at-top,wrong-import-position
 from contrib_bn.conformance import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
@@ -130,7 +130,7 @@ def main(argv):
           record.get('error', '')))
     if FLAGS.check_determinism and outcome == 'ok':
       _, again = record_case(tf, case, None)
-      if not compare.arrays_identical(arrays, again):
+      if not matching.arrays_identical(arrays, again):
         problems.append('%s: two recordings differ' % case['id'])
     recorded.append((record, arrays))
     print('%-48s %s%s' % (case['id'], outcome,

@@ -13,14 +13,14 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, _ROOT)  # the tree's contrib_bn, installed or not
 
 from contrib_bn.conformance import parity  # pylint: disable=g-import-not-at-top
-from contrib_bn.conformance import verify  # pylint: disable=g-import-not-at-top
+from contrib_bn.conformance import verify_single_device  # pylint: disable=g-import-not-at-top
 
 PAGES = (os.path.join(_ROOT, 'README.md'),
          os.path.join(_ROOT, 'docs', 'parity.md'))
 
 
 def main():
-  results = verify.run(out=lambda line: None)
+  results = verify_single_device.run(out=lambda line: None)
   for page in PAGES:
     with open(page) as f:
       text = f.read()

@@ -4,7 +4,7 @@ Shared by tests/test_tf_layers.py, test_tf_layers_neighbours.py and
 test_contrib_neighbours.py: each names its corpus (a directory of
 contrib_bn/goldens/ and the script under scripts/ that records it), replays
 its cases through `tf.compat.v1` after `contrib_bn.install()`, and compares
-with contrib_bn.conformance.compare's tolerances.
+with contrib_bn.conformance.matching's tolerances.
 """
 
 import json
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from contrib_bn.conformance import compare
+from contrib_bn.conformance import matching
 from contrib_bn.conformance import recording
 
 v1 = tf.compat.v1
@@ -67,7 +67,7 @@ def infer(cases, api, case, data, checkpoint):
 def assert_matches(case_id, rtol, expected_structure, structure,
                    golden_arrays, arrays):
   """The structures equal and every array is within `rtol` of its golden."""
-  comparison = compare.Comparison(rtol)
+  comparison = matching.Comparison(rtol)
   comparison.structure(expected_structure, structure)
   comparison.arrays(golden_arrays, arrays)
   assert not comparison.problems, '%s:\n%s' % (
@@ -94,5 +94,5 @@ def assert_case_matches_tf1(corpus, cases, api, replay, case_id):
     assert cases.error_record(raised.value) == record['error']
     return
   structure, arrays = replay(case, golden_arrays)
-  assert_matches(case_id, compare.tolerance_for(case['dtype']),
+  assert_matches(case_id, matching.tolerance_for(case['dtype']),
                  record['structure'], structure, golden_arrays, arrays)

@@ -10,12 +10,12 @@ the same runner, against `contrib_bn.batch_norm`:
     message;
   * TF 1.15 failed only at run time, or ran and silently did harm: contrib_bn
     raises a ValueError/TypeError while building, naming the argument and the
-    value (`contrib_bn.validation`); the one failure no build-time check can
+    value (`contrib_bn._validation`); the one failure no build-time check can
     see (batch weights whose length is only known at run time) must still
     fail at run time;
   * TF 1.15 ran and did no harm: contrib_bn runs too, without harm.
 
-`validation.validate_arguments` is also tested on its own: it refuses the
+`_validation.validate_arguments` is also tested on its own: it refuses the
 harmful probes and stands aside wherever TF 1.15 raised its own error, for the
 probes and for every case of the golden corpus.
 """
@@ -27,8 +27,8 @@ import re
 import pytest
 import tensorflow as tf
 
+from contrib_bn import _validation
 from contrib_bn import batch_norm
-from contrib_bn import validation
 from contrib_bn.conformance import bad_inputs as probes
 from contrib_bn.conformance import cases as corpus_cases
 from contrib_bn.conformance import harness
@@ -146,7 +146,7 @@ def _validate(case_id):
   case = CASES[case_id]
   with tf.Graph().as_default():
     ctx, kwargs = probes.prepare(tf, batch_norm, case)
-    validation.validate_arguments(ctx.x, **kwargs)
+    _validation.validate_arguments(ctx.x, **kwargs)
 
 
 @pytest.mark.parametrize('case_id', _ids('refuse'))
@@ -191,7 +191,7 @@ def test_validation_accepts_the_golden_corpus(expect):
     with tf.Graph().as_default():
       x, kwargs = _corpus_call(case)
       try:
-        validation.validate_arguments(x, **kwargs)
+        _validation.validate_arguments(x, **kwargs)
       except (ValueError, TypeError) as e:
         refused.append('%s: %s' % (case['id'], e))
   assert not refused, refused
@@ -213,7 +213,7 @@ def test_validation_keeps_tf1_errors_first(tf1_error, extra):
   with tf.Graph().as_default():
     ctx, kwargs = probes.prepare(tf, batch_norm, case)
     kwargs.update(extra)
-    validation.validate_arguments(ctx.x, **kwargs)
+    _validation.validate_arguments(ctx.x, **kwargs)
     with pytest.raises(Exception) as info:
       batch_norm(ctx.x, **kwargs)
   assert (type(info.value).__name__, str(info.value)) == (
@@ -228,10 +228,10 @@ def test_validation_adds_nothing_to_the_graph():
     training = tf.constant(True)
     rmax = tf.constant(2.0)
     before = len(graph.get_operations())
-    validation.validate_arguments(
+    _validation.validate_arguments(
         x, batch_weights=weights, is_training=training,
         param_initializers={'beta': tf.compat.v1.constant_initializer(0.1)},
         renorm=True, renorm_clipping={'rmax': rmax})
-    validation.validate_arguments(
+    _validation.validate_arguments(
         x, batch_weights=[1.0, 2.0, 3.0, 4.0], epsilon=0.01, decay=0.9)
     assert len(graph.get_operations()) == before

@@ -16,7 +16,7 @@ from contrib_bn import checkpoint
 from contrib_bn import cli
 from contrib_bn.conformance import environment
 from contrib_bn.conformance import goldens
-from contrib_bn.conformance import verify
+from contrib_bn.conformance import verify_single_device
 from contrib_bn.tools import inspect_checkpoint
 from contrib_bn.tools import keras_export
 from era_checkpoints import build_graph
@@ -123,19 +123,19 @@ def _failing_run_error():
 
 def test_a_failing_case_reports_one_line_and_verbose_the_trace(monkeypatch):
   error = _failing_run_error()
-  line = verify.one_line(error)
+  line = verify_single_device.one_line(error)
   assert '\n' not in line
   assert line.startswith('InvalidArgumentError at node AssignSubVariableOp: '
                          'Cannot update variable with shape [3]'), line
-  monkeypatch.setattr(verify, 'VERBOSE', True)
-  assert len(verify.one_line(error).splitlines()) > 5
+  monkeypatch.setattr(verify_single_device, 'VERBOSE', True)
+  assert len(verify_single_device.one_line(error).splitlines()) > 5
 
 
 def test_an_autograph_error_reports_its_own_last_line():
   error = TypeError('in user code:\n\n    File "model.py", line 3, in step\n'
                     '        return layer(x)\n\n'
                     '    TypeError: unsupported operand type(s)\n')
-  assert verify.one_line(error) == (
+  assert verify_single_device.one_line(error) == (
       'TypeError: unsupported operand type(s)')
 
 

@@ -21,7 +21,7 @@ import pytest
 import tensorflow as tf
 
 import contrib_bn
-from contrib_bn.conformance import compare
+from contrib_bn.conformance import matching
 from contrib_bn.conformance import distributed
 from contrib_bn.conformance import verify_distributed
 
@@ -117,7 +117,7 @@ def _multi_worker_run(worker_cluster, case, synchronized=False):
 def test_multi_worker_matches_tf1_mirrored_goldens(worker_cluster, case_id):
   golden = verify_distributed.Golden(verify_distributed.DEFAULT_DIR, case_id)
   ours = _multi_worker_run(worker_cluster, golden.case)
-  comparison = compare.Comparison(compare.FLOAT32_RTOL)
+  comparison = matching.Comparison(matching.FLOAT32_RTOL)
   keys = [k for k in golden.arrays
           if k.startswith('train/') or k.startswith('trained/')]
   assert keys
@@ -203,5 +203,5 @@ def test_ps_workers_share_statistics(ps_cluster, case_id):
   for name, value in expected.items():
     scale = max(1.0, float(np.max(np.abs(value))))
     np.testing.assert_allclose(values[name], value, rtol=0,
-                               atol=compare.FLOAT32_RTOL * scale,
+                               atol=matching.FLOAT32_RTOL * scale,
                                err_msg=name)

@@ -8,7 +8,7 @@ contrib_bn/conformance/neighbours.py is built here from
 TF 1.15.5 checkpoint of its case is restored, and the variables, collections,
 output name, outputs, loss, gradients and one SGD step must match what
 TF 1.15.5 recorded (scripts/record_contrib_neighbours.py). Tolerances are
-contrib_bn.conformance.compare's (FLOAT32_RTOL of the array's scale).
+contrib_bn.conformance.matching's (FLOAT32_RTOL of the array's scale).
 """
 
 import os
@@ -17,7 +17,7 @@ import pytest
 import tensorflow as tf
 
 import contrib_bn
-from contrib_bn.conformance import compare
+from contrib_bn.conformance import matching
 from contrib_bn.conformance import neighbours
 import golden_replay
 
@@ -78,7 +78,7 @@ def test_case_matches_tf1(case_id):
         OUTPUT_NAME_DIFFERENCES[case_id])
     expected = dict(expected, output=dict(
         expected['output'], name=structure['output']['name']))
-  golden_replay.assert_matches(case_id, compare.FLOAT32_RTOL, expected,
+  golden_replay.assert_matches(case_id, matching.FLOAT32_RTOL, expected,
                                structure, golden_arrays, arrays)
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from contrib_bn.conformance import goldens
 from contrib_bn.conformance import parity
-from contrib_bn.conformance import verify
+from contrib_bn.conformance import verify_single_device
 
 CASE_IDS = goldens.case_ids()
 
@@ -22,7 +22,7 @@ def test_corpus_is_complete():
 @pytest.fixture(scope='module')
 def results():
   """Every case verified once; the per-case tests report their own."""
-  return {r.case_id: r for r in verify.run(out=lambda line: None)}
+  return {r.case_id: r for r in verify_single_device.run(out=lambda line: None)}
 
 
 @pytest.mark.parametrize('case_id', CASE_IDS)
@@ -51,7 +51,7 @@ def test_perturbed_golden_is_reported(tmp_path, copy_golden):
   arrays['var/BatchNorm/moving_mean'] = (
       arrays['var/BatchNorm/moving_mean'] + np.float32(1e-3))
   np.savez(str(path), **arrays)
-  result = verify.verify_case(goldens.Golden(str(tmp_path), case_id))
+  result = verify_single_device.verify_case(goldens.Golden(str(tmp_path), case_id))
   assert not result.ok
   assert any('var/BatchNorm/moving_mean' in p for p in result.problems)
 
@@ -60,7 +60,7 @@ def test_missing_checkpoint_is_reported(tmp_path, copy_golden):
   case_id = 'default_r2_nhwc'
   copy_golden(tmp_path, case_id)
   shutil.rmtree(str(tmp_path / 'checkpoints'))
-  result = verify.verify_case(goldens.Golden(str(tmp_path), case_id))
+  result = verify_single_device.verify_case(goldens.Golden(str(tmp_path), case_id))
   assert any('checkpoint missing' in p for p in result.problems)
 
 

@@ -3,7 +3,7 @@
 For golden cases of the TF 1.15.5 corpus, the Keras 3 `BatchNormalization`
 built by `contrib_bn.keras_export.to_keras` from the case's TF1 checkpoint
 must compute, in inference mode, what contrib_bn computes in a graph restored
-from the same checkpoint (`contrib_bn.conformance.verify.restore_and_infer`).
+from the same checkpoint (`contrib_bn.conformance.verify_single_device.restore_and_infer`).
 """
 
 import json
@@ -15,7 +15,7 @@ import pytest
 from contrib_bn import constants
 from contrib_bn import keras_export
 from contrib_bn.conformance import goldens
-from contrib_bn.conformance import verify
+from contrib_bn.conformance import verify_single_device
 from keras_reference import contrib_bn_inference
 from keras_reference import KERAS_ATOL
 
@@ -51,7 +51,7 @@ def _effective_epsilon(case):
   epsilon = case['kwargs'].get('epsilon', 0.001)
   # TF 1.15's fused kernel raised smaller epsilons to this floor; the
   # exported layer must be given the value the kernel really used.
-  if verify.path_of(case) in ('fused', 'core+kernel'):
+  if verify_single_device.path_of(case) in ('fused', 'core+kernel'):
     return max(epsilon, constants.FUSED_MIN_EPSILON)
   return epsilon
 

@@ -17,7 +17,7 @@ import pytest
 from contrib_bn import cli
 from contrib_bn.tools.regress import compare
 from contrib_bn.tools.regress import record
-from contrib_bn.tools.regress import report
+from contrib_bn.tools.regress import html_report
 from contrib_bn.tools.regress import setup_tf1
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -235,7 +235,7 @@ def test_report_renders_in_headless_chromium(divergent_recording, workdir):
   _require_chromium()
   result = compare.compare_recording(DIVERGENT, divergent_recording[0])
   html_path = os.path.join(workdir, 'divergent.html')
-  report.write(result, DIVERGENT, html_path)
+  html_report.write(result, DIVERGENT, html_path)
   with open(html_path) as f:
     page = f.read()
   # Self-contained: no script and nothing fetched from elsewhere.

@@ -1,8 +1,8 @@
 """Re-recordings on another processor compare equal; real changes do not.
 
 The compat tests hold a fresh TF 1.15.5 recording (corpus, bad-input record,
-migration run) to the committed one with `compare.record_differences` and
-`compare.reproduce_tolerance`. These tests check both directions of that
+migration run) to the committed one with `matching.record_differences` and
+`matching.reproduce_tolerance`. These tests check both directions of that
 comparison on the committed records themselves.
 """
 
@@ -13,7 +13,7 @@ import os
 import numpy as np
 import pytest
 
-from contrib_bn.conformance import compare
+from contrib_bn.conformance import matching
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _PROBE_RECORD = os.path.join(_ROOT, 'tests', 'data', 'tf1_bad_inputs.json')
@@ -57,7 +57,7 @@ def test_probe_record_moved_by_ulps_compares_equal(ulps):
   cases = _probe_cases()
   moved = _move_floats(cases, ulps)
   assert moved != cases  # the move really changed floats
-  assert compare.record_differences(cases, moved) == []
+  assert matching.record_differences(cases, moved) == []
 
 
 @pytest.mark.parametrize('key', ['input_output_correlation',
@@ -67,7 +67,7 @@ def test_probe_record_real_change_is_reported(key):
   case_id = _first_case_with(cases, key)
   changed = copy.deepcopy(cases)
   changed[case_id]['observations'][key] *= 1.0 + _REAL_CHANGE
-  problems = compare.record_differences(cases, changed)
+  problems = matching.record_differences(cases, changed)
   assert len(problems) == 1, problems
   assert case_id in problems[0] and key in problems[0]
 
@@ -87,8 +87,8 @@ def test_exact_parts_of_a_record_must_match(change):
             'values': [0.5, 2.0, float('nan'), float('inf')]}
   changed = copy.deepcopy(record)
   change[1](changed)
-  assert compare.record_differences(record, changed)
-  assert compare.record_differences(record, copy.deepcopy(record)) == []
+  assert matching.record_differences(record, changed)
+  assert matching.record_differences(record, copy.deepcopy(record)) == []
 
 
 def _corpus_arrays(dtypes=('float32', 'float64'), limit=12):
@@ -120,10 +120,10 @@ def test_corpus_arrays_moved_by_ulps_reproduce(ulps):
           moved.dtype))
     diff = np.max(np.abs(moved.astype(np.float64) - value.astype(np.float64)))
     assert diff > 0, name
-    assert diff <= compare.reproduce_tolerance(value), (name, ulps, diff)
+    assert diff <= matching.reproduce_tolerance(value), (name, ulps, diff)
 
 
-@pytest.mark.parametrize('ulps', [1, compare.REPRODUCE_LOW_PRECISION_ULPS])
+@pytest.mark.parametrize('ulps', [1, matching.REPRODUCE_LOW_PRECISION_ULPS])
 def test_half_precision_arrays_moved_by_their_own_ulps_reproduce(ulps):
   arrays = _corpus_arrays(dtypes=('float16',))
   assert arrays, 'the corpus has float16 cases'
@@ -133,14 +133,14 @@ def test_half_precision_arrays_moved_by_their_own_ulps_reproduce(ulps):
       moved = np.nextafter(moved, np.copysign(np.inf, moved).astype(
           moved.dtype))
     diff = np.max(np.abs(moved.astype(np.float64) - value.astype(np.float64)))
-    assert diff <= compare.reproduce_tolerance(value), (name, ulps, diff)
+    assert diff <= matching.reproduce_tolerance(value), (name, ulps, diff)
     # Three of its own ULPs on a value near the scale is more than rounding.
     worse = np.nextafter(moved, np.copysign(np.inf, moved).astype(moved.dtype))
     big = np.argmax(np.abs(value.astype(np.float64)))
     if abs(float(value.flat[big])) >= 1.0:
       worse_diff = abs(float(worse.flat[big]) - float(value.flat[big]))
-      if ulps == compare.REPRODUCE_LOW_PRECISION_ULPS:
-        assert worse_diff > compare.reproduce_tolerance(value), name
+      if ulps == matching.REPRODUCE_LOW_PRECISION_ULPS:
+        assert worse_diff > matching.reproduce_tolerance(value), name
 
 
 def test_corpus_arrays_real_change_exceeds_tolerance():
@@ -151,7 +151,7 @@ def test_corpus_arrays_real_change_exceeds_tolerance():
     # tolerance. Smaller arrays are measured against a scale of 1, so only
     # those with a visible magnitude are a meaningful check.
     if np.max(np.abs(value)) >= 1.0:
-      assert diff > compare.reproduce_tolerance(value), name
+      assert diff > matching.reproduce_tolerance(value), name
 
 
 @pytest.mark.parametrize('change', ['none', 'last_bit', 'dtype', 'shape',
@@ -167,4 +167,4 @@ def test_arrays_identical_is_exact(change):
     b['x'] = b['x'].reshape([2, 1])
   elif change == 'key':
     b['y'] = b.pop('x')
-  assert compare.arrays_identical(a, b) == (change == 'none')
+  assert matching.arrays_identical(a, b) == (change == 'none')

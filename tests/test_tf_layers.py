@@ -8,7 +8,7 @@ gradients of three SGD steps and the variables after them must match what
 TF 1.15.5 recorded (scripts/record_tf_layers.py), or it must raise TF 1.15's
 exception with TF 1.15's message. Then the TF1 checkpoint after training is
 restored into a fresh inference graph and its output compared. Tolerances
-are contrib_bn.conformance.compare's, by the case's dtype.
+are contrib_bn.conformance.matching's, by the case's dtype.
 """
 
 import os

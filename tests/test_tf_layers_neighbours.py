@@ -9,7 +9,7 @@ seeds fix them (else TF 1.15's initial values are loaded first); outputs,
 losses and gradients of two SGD steps and the variables after them; the
 output of an inference graph restored from TF 1.15's checkpoint; or TF
 1.15's exception type and message. Tolerances are
-contrib_bn.conformance.compare's, by the case's dtype.
+contrib_bn.conformance.matching's, by the case's dtype.
 """
 
 import os

@@ -54,9 +54,9 @@ import json
 import numpy as np
 import tensorflow as tf
 from contrib_bn import batch_norm
-from contrib_bn.conformance import verify
+from contrib_bn.conformance import verify_single_device
 
-verify.enable_xla_auto_clustering()
+verify_single_device.enable_xla_auto_clustering()
 configs = {
     'core_kernel_r4': ([16, 4, 4, 8], {}),
     'fused_r2': ([64, 8], {}),

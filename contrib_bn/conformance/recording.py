@@ -19,7 +19,7 @@ import tempfile
 
 import numpy as np
 
-from contrib_bn.conformance import compare
+from contrib_bn.conformance import matching
 
 REFERENCE_VERSION = '1.15.5'
 CHECKPOINT_SUFFIXES = ('.index', '.data-00000-of-00001')
@@ -124,7 +124,7 @@ def same_recording(first, second):
   return again_record == record and (
       (arrays is None and again is None) or
       (arrays is not None and again is not None and
-       compare.arrays_identical(arrays, again)))
+       matching.arrays_identical(arrays, again)))
 
 
 def record_all(record_case, cases, out, check_determinism):

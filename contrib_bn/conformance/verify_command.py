@@ -9,7 +9,7 @@ import sys
 
 from contrib_bn import constants
 from contrib_bn.conformance import environment
-from contrib_bn.conformance import verify
+from contrib_bn.conformance import verify_single_device
 from contrib_bn.conformance import verify_distributed
 from contrib_bn.conformance import verify_fetches
 
@@ -74,16 +74,16 @@ def command(args):
     stream.write(line + '\n')
     stream.flush()
 
-  verify.VERBOSE = args.verbose
+  verify_single_device.VERBOSE = args.verbose
   if args.xla:
     try:
-      verify.enable_xla_auto_clustering()
-    except verify.XlaUnavailableError as e:
+      verify_single_device.enable_xla_auto_clustering()
+    except verify_single_device.XlaUnavailableError as e:
       out('error: %s' % e)
       return constants.EXIT_FAILED
   description = environment.describe(args.xla)
   out(environment.header(description))
-  results = verify.run(args.goldens, args.filter, out=out, xla=args.xla)
+  results = verify_single_device.run(args.goldens, args.filter, out=out, xla=args.xla)
   # A custom single-device corpus alone says nothing about the packaged
   # distributed and fetch-pattern ones, so those are only checked by default
   # or when asked for. Under --xla only the single-device corpus runs: the

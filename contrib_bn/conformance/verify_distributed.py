@@ -18,9 +18,9 @@ import numpy as np
 import tensorflow as tf
 
 from contrib_bn import layer
-from contrib_bn.conformance import compare
+from contrib_bn.conformance import matching
 from contrib_bn.conformance import distributed
-from contrib_bn.conformance import verify
+from contrib_bn.conformance import verify_single_device
 
 DEFAULT_DIR = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'goldens',
@@ -105,12 +105,12 @@ def run_case(case, data, target, weights, checkpoint_prefix,
 
 def _path(case):
   kwargs = dict(case['kwargs'])
-  return verify.path_of({
+  return verify_single_device.path_of({
       'input_shape': case['shape'], 'kwargs': kwargs})
 
 
 def verify_case(golden, scratch_dir):
-  """Verifies one distributed case; returns a `verify.CaseResult`."""
+  """Verifies one distributed case; returns a `verify_single_device.CaseResult`."""
   case = golden.case
   arrays = golden.arrays
   path = _path(case)
@@ -120,23 +120,23 @@ def verify_case(golden, scratch_dir):
       with graph.as_default():
         distributed.build(tf, layer.batch_norm, case, mirrored_strategy())
     except (ValueError, TypeError):
-      return verify.CaseResult(golden.id, path, note=(
+      return verify_single_device.CaseResult(golden.id, path, note=(
           'build-time error; TF 1.15 failed at %s' % golden.error['stage']))
     except Exception as e:  # pylint: disable=broad-except
-      return verify.CaseResult(golden.id, path, problems=[
+      return verify_single_device.CaseResult(golden.id, path, problems=[
           'expected a ValueError/TypeError at build time, got %s: %s' %
           (type(e).__name__, e)])
-    return verify.CaseResult(golden.id, path, problems=[
+    return verify_single_device.CaseResult(golden.id, path, problems=[
         'built without error; TF 1.15 failed with %s: %s' % (
             golden.error['type'], golden.error['message'])])
-  comparison = compare.Comparison(compare.FLOAT32_RTOL)
+  comparison = matching.Comparison(matching.FLOAT32_RTOL)
   try:
     structure, ours = run_case(
         case, arrays['input'], arrays['target'], arrays['weights'],
         os.path.join(scratch_dir, golden.id))
   except Exception as e:  # pylint: disable=broad-except
-    return verify.CaseResult(golden.id, path, problems=[
-        'failed: ' + verify.one_line(e)])
+    return verify_single_device.CaseResult(golden.id, path, problems=[
+        'failed: ' + verify_single_device.one_line(e)])
   comparison.structure(golden.record['structure'], structure)
   keys = [k for k in arrays if k not in _INPUTS and k != 'inference/global']
   comparison.arrays(arrays, ours, keys)
@@ -151,7 +151,7 @@ def verify_case(golden, scratch_dir):
         arrays['input'], arrays['weights'])
     comparison.array('inference/global', arrays['inference/global'],
                      restored)
-  return verify.CaseResult(golden.id, path, comparison, dtype='float32')
+  return verify_single_device.CaseResult(golden.id, path, comparison, dtype='float32')
 
 
 def placement_goldens(directory=DEFAULT_DIR):
@@ -198,17 +198,17 @@ def run(directory=None, pattern=None, out=print):
       try:
         result = verify_case(Golden(directory, case_id), scratch)
       except FileNotFoundError as e:
-        result = verify.CaseResult(case_id, '?', problems=[str(e)])
+        result = verify_single_device.CaseResult(case_id, '?', problems=[str(e)])
       results.append(result)
-      verify.report(result, out)
+      verify_single_device.report(result, out)
   finally:
     shutil.rmtree(scratch, ignore_errors=True)
   for case_id, recorded in placements.items():
-    result = verify.CaseResult(case_id, 'placement',
+    result = verify_single_device.CaseResult(case_id, 'placement',
                                problems=verify_placement(case_id, recorded),
                                note='same devices')
     results.append(result)
-    verify.report(result, out)
+    verify_single_device.report(result, out)
   matched = sum(1 for r in results if r.ok)
   out('%d/%d distributed cases match %s' % (matched, len(results),
                                              REFERENCE))

@@ -12,11 +12,11 @@ import numpy as np
 import tensorflow as tf
 
 from contrib_bn import layer
-from contrib_bn.conformance import compare
+from contrib_bn.conformance import matching
 from contrib_bn.conformance import fetches
 from contrib_bn.conformance import goldens
 from contrib_bn.conformance import harness
-from contrib_bn.conformance import verify
+from contrib_bn.conformance import verify_single_device
 
 REGENERATE_HINT = ('regenerate with Python 3.7 and TensorFlow 1.15.5: '
                    'python scripts/record_fetches.py')
@@ -30,16 +30,16 @@ def verify_record(record):
   """One `CaseResult` for one recorded configuration and its six fetches."""
   config = record['config']
   case_id = 'fetch/' + record['id']
-  path = verify.path_of(dict(config, kwargs=dict(
+  path = verify_single_device.path_of(dict(config, kwargs=dict(
       config['kwargs'],
       updates_collections=config['kwargs'].get(
           'updates_collections', harness.UPDATE_OPS_MARKER))))
-  comparison = compare.Comparison(compare.tolerance_for(config['dtype']))
+  comparison = matching.Comparison(matching.tolerance_for(config['dtype']))
   try:
     ours = fetches.record_config(tf, layer.batch_norm, config,
                                  harness.session_config(tf))
   except Exception as e:  # pylint: disable=broad-except
-    return verify.CaseResult(case_id, path, problems=[verify.one_line(e)],
+    return verify_single_device.CaseResult(case_id, path, problems=[verify_single_device.one_line(e)],
                              dtype=config['dtype'])
   for fetch in fetches.FETCHES:
     expected, got = fetches.moved(record, fetch), fetches.moved(ours, fetch)
@@ -51,7 +51,7 @@ def verify_record(record):
         {'%s/%s' % (fetch, k): v for k, v in golden.items()},
         {'%s/%s' % (fetch, k): v
          for k, v in _as_float32(ours['after'][fetch]).items()})
-  return verify.CaseResult(case_id, path, comparison, dtype=config['dtype'])
+  return verify_single_device.CaseResult(case_id, path, comparison, dtype=config['dtype'])
 
 
 def run(directory=None, pattern=None, out=print):
@@ -59,7 +59,7 @@ def run(directory=None, pattern=None, out=print):
   try:
     corpus = fetches.load(directory)
   except FileNotFoundError as e:
-    return [verify.CaseResult('fetch/*', '?',
+    return [verify_single_device.CaseResult('fetch/*', '?',
                               problems=['%s; %s' % (e, REGENERATE_HINT)])]
   regex = re.compile(pattern) if pattern else None
   records = [r for r in corpus['records']
@@ -74,7 +74,7 @@ def run(directory=None, pattern=None, out=print):
   for record in records:
     result = verify_record(record)
     results.append(result)
-    verify.report(result, out)
+    verify_single_device.report(result, out)
   matched = sum(1 for r in results if r.ok)
   out('%d/%d fetch-pattern cases match %s' % (
       matched, len(results), goldens.REFERENCE))

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from contrib_bn import checkpoint as checkpoint_lib
 from contrib_bn import constants
-from contrib_bn.checkpoint import report
+from contrib_bn.checkpoint import describe
 
 EXIT_OK = constants.EXIT_OK
 # `inspect --graph`: some graph variables would keep no checkpoint value, or
@@ -105,9 +105,9 @@ def _inspect_report(args, out):
   lines = ['checkpoint: %s' % args.checkpoint,
            'batch-norm layers: %d' % len(layers)]
   for layer in layers:
-    lines.extend(report.layer_lines(layer))
+    lines.extend(describe.layer_lines(layer))
   lines.append('other variables: %d' % len(others))
-  lines.extend('  ' + report.describe_variable(v) for v in others)
+  lines.extend('  ' + describe.describe_variable(v) for v in others)
   code = EXIT_OK
   if args.graph:
     graph = load_graph(args.graph)
@@ -116,7 +116,7 @@ def _inspect_report(args, out):
         args.layers_to_contrib, args.epsilon)
     findings['graph'] = args.graph
     findings['plan'] = restore_plan.to_dict()
-    lines.extend(report.plan_lines(args.graph, graph, variables, restore_plan))
+    lines.extend(describe.plan_lines(args.graph, graph, variables, restore_plan))
     findings['complete'] = restore_plan.complete
     if not restore_plan.complete:
       code = EXIT_INCOMPLETE

@@ -135,7 +135,7 @@ def run_record(args):
 def run_compare(args):
   from contrib_bn.tools import model_file  # pylint: disable=g-import-not-at-top
   from contrib_bn.tools.regress import compare  # pylint: disable=g-import-not-at-top
-  from contrib_bn.tools.regress import report  # pylint: disable=g-import-not-at-top
+  from contrib_bn.tools.regress import html_report  # pylint: disable=g-import-not-at-top
   from contrib_bn.tools.regress import runner  # pylint: disable=g-import-not-at-top
 
   def progress(message):
@@ -149,7 +149,7 @@ def run_compare(args):
           runner.InputError) as e:
     return _error(str(e))
   if args.report:
-    report.write(result, args.target, args.report)
+    html_report.write(result, args.target, args.report)
     progress('report written to %s' % os.path.abspath(args.report))
   if args.json:
     print(json.dumps(result.as_json(), indent=1, sort_keys=True))

@@ -24,7 +24,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from contrib_bn.conformance import compare as corpus_compare
+from contrib_bn.conformance import matching as corpus_compare
 from contrib_bn.tools import graph_layers
 from contrib_bn.tools import model_file
 from contrib_bn.tools.regress import runner

@@ -26,8 +26,8 @@ import numpy as np
 import tensorflow as tf
 
 from contrib_bn import _dispatch
+from contrib_bn import _identifiers
 from contrib_bn import constants
-from contrib_bn import identifiers
 
 _FLAGS = ('center', 'scale', 'trainable', 'renorm', 'zero_debias_moving_mean',
           'fused')
@@ -186,7 +186,7 @@ def _check_param_dicts(args, facts):
   if isinstance(initializers, dict):
     _unexpected_keys('param_initializers', initializers, constants.PARAMETERS)
     for key in constants.PARAMETERS:
-      size = identifiers.constant_size(initializers.get(key))
+      size = _identifiers.constant_size(initializers.get(key))
       if size is not None and 1 < size < facts.channels:
         _fail(ValueError, 'param_initializers[%r] has %d values for %d '
               'channels; TF 1.15 silently repeated the last value', key,

@@ -10,9 +10,9 @@ import numbers
 
 import tensorflow as tf
 
+from contrib_bn import _graph_utils
 from contrib_bn import _tf1_errors
 from contrib_bn import _tf_layer_base
-from contrib_bn import graph_utils
 
 __all__ = ['Dense', 'Dropout', 'Flatten', 'dense', 'dropout', 'flatten']
 
@@ -157,7 +157,7 @@ class Dropout(_tf_layer_base.Layer):
       return tf.nn.dropout(inputs, noise_shape=self._noise_shape(inputs),
                            seed=self.seed, rate=self.rate)
 
-    return graph_utils.layer_smart_cond(
+    return _graph_utils.layer_smart_cond(
         training, dropped, lambda: tf.identity(inputs))
 
 

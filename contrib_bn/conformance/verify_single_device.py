@@ -1,4 +1,4 @@
-"""`python -m contrib_bn verify`: rebuilds every golden case with contrib_bn.
+"""The single-device corpus of `verify`: every golden case rebuilt with contrib_bn.
 
 For each case of the corpus it builds the same graph as the recorder, with
 `contrib_bn.batch_norm` in place of `tf.contrib.layers.batch_norm`, and
@@ -7,7 +7,8 @@ structure; then it restores the case's TF1 checkpoint into a fresh contrib_bn
 graph and compares the inference outputs. Error cases must raise TF 1.15's
 exception type and message.
 
-`register(subparsers)` adds the `verify` subcommand to the command line.
+The `verify` subcommand itself, which runs this and the other verifiers under
+one header, is `verify_command`.
 """
 
 import re
@@ -18,7 +19,7 @@ import tensorflow as tf
 from contrib_bn import _dispatch
 from contrib_bn import _outside_xla
 from contrib_bn import layer
-from contrib_bn.conformance import compare
+from contrib_bn.conformance import matching
 from contrib_bn.conformance import goldens
 from contrib_bn.conformance import harness
 from contrib_bn.conformance import xla_flags
@@ -136,7 +137,7 @@ def verify_case(golden, xla=False):
     result = _verify_error(golden, path)
     result.dtype = case['dtype']
     return result
-  comparison = compare.Comparison(compare.tolerance_for(case['dtype']))
+  comparison = matching.Comparison(matching.tolerance_for(case['dtype']))
   data, target = golden.arrays['input'], golden.arrays['target']
   try:
     # Under XLA the harness's loss, not the layer's, stays out of XLA: it
