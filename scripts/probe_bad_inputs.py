@@ -22,6 +22,7 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, _ROOT)  # the tree's contrib_bn; its root imports nothing
 
 from contrib_bn.conformance import bad_inputs  # pylint: disable=g-import-not-at-top,wrong-import-position
+from contrib_bn.conformance import bad_inputs_runner  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 DEFAULT_OUT = os.path.join(_ROOT, 'tests', 'data', 'tf1_bad_inputs.json')
 
@@ -49,7 +50,7 @@ def main(argv=None):
     with open(args.out) as f:
       records = json.load(f)['cases']
   for case in selected:
-    record = bad_inputs.run_case(tf, batch_norm, case)
+    record = bad_inputs_runner.run_case(tf, batch_norm, case)
     records[case.id] = record
     summary = record['outcome']
     if 'error' in record:

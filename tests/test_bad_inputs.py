@@ -4,7 +4,7 @@
 `contrib_bn/conformance/bad_inputs.py` on
 the real `tf.contrib.layers.batch_norm` (TF 1.15.5) and records the outcome in
 `tests/data/tf1_bad_inputs.json`. These tests replay the same probes, with
-the same runner, against `contrib_bn.batch_norm`:
+the same runner (`bad_inputs_runner`), against `contrib_bn.batch_norm`:
 
   * TF 1.15 raised while building: contrib_bn raises the same type and
     message;
@@ -30,6 +30,7 @@ import tensorflow as tf
 from contrib_bn import _validation
 from contrib_bn import batch_norm
 from contrib_bn.conformance import bad_inputs as probes
+from contrib_bn.conformance import bad_inputs_runner as runner
 from contrib_bn.conformance import cases as corpus_cases
 from contrib_bn.conformance import harness
 
@@ -76,7 +77,7 @@ def _normalize(message):
 
 
 def _run(case_id):
-  return probes.run_case(tf, batch_norm, CASES[case_id])
+  return runner.run_case(tf, batch_norm, CASES[case_id])
 
 
 def _describe(record):
@@ -145,7 +146,7 @@ def _validate(case_id):
   """Calls `validate_arguments` on a probe's input and arguments."""
   case = CASES[case_id]
   with tf.Graph().as_default():
-    ctx, kwargs = probes.prepare(tf, batch_norm, case)
+    ctx, kwargs = runner.prepare(tf, batch_norm, case)
     _validation.validate_arguments(ctx.x, **kwargs)
 
 
@@ -211,7 +212,7 @@ def test_validation_keeps_tf1_errors_first(tf1_error, extra):
   case = CASES[tf1_error]
   expected = TF1[tf1_error]['error']
   with tf.Graph().as_default():
-    ctx, kwargs = probes.prepare(tf, batch_norm, case)
+    ctx, kwargs = runner.prepare(tf, batch_norm, case)
     kwargs.update(extra)
     _validation.validate_arguments(ctx.x, **kwargs)
     with pytest.raises(Exception) as info:
