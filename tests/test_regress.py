@@ -19,6 +19,7 @@ from contrib_bn.tools.regress import compare
 from contrib_bn.tools.regress import record
 from contrib_bn.tools.regress import html_report
 from contrib_bn.tools.regress import setup_tf1
+from contrib_bn.tools.regress import text_report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = os.path.join(ROOT, 'tests', 'data', 'regress_models')
@@ -122,7 +123,7 @@ def test_legacy_net_agrees(legacy_recording, workdir, capsys):
 def test_tf1_import_style_model_agrees(tf1_style_recording):
   out, manifest = tf1_style_recording
   result = compare.compare_recording(TF1_STYLE, out)
-  assert result.ok, compare.table(result)
+  assert result.ok, text_report.table(result)
   assert result.layer_order == ['dense1/BatchNorm', 'dense2/BatchNorm']
   groups = {e.group for e in result.entries}
   assert {'layer', 'moving', 'output', 'loss', 'variable final',
@@ -130,7 +131,7 @@ def test_tf1_import_style_model_agrees(tf1_style_recording):
   assert len([e for e in result.entries if e.group == 'layer']) == 2 * STEPS
   # Built with TF 2's own control flow the numbers agree just as well.
   result_v2 = compare.compare_recording(TF1_STYLE, out, control_flow_v2=True)
-  assert result_v2.ok, compare.table(result_v2)
+  assert result_v2.ok, text_report.table(result_v2)
 
 
 def test_model_keeping_its_placeholder_runs_inference_on_both_sides(
@@ -144,7 +145,7 @@ def test_model_keeping_its_placeholder_runs_inference_on_both_sides(
     assert np.min(run['step0/output/y']) > 50.0
     assert np.max(np.abs(run['inference/output/y'])) < 50.0
   result = compare.compare_recording(OWN_PLACEHOLDER, out)
-  assert result.ok, compare.table(result)
+  assert result.ok, text_report.table(result)
   restored = [e for e in result.entries if e.group == 'restored output']
   assert restored and not any(e.diverged for e in restored)
 
@@ -168,7 +169,7 @@ def test_injected_divergence_names_the_layer(divergent_recording, workdir,
   assert len(dense1) == 1 and not dense1[0]['diverged']
   assert dense1[0]['divergence'] <= compare.FLOAT_TOLERANCE
   result = compare.compare_recording(DIVERGENT, out)
-  summary = compare.summary(result)
+  summary = text_report.summary(result)
   assert summary.startswith(
       'regress: DIVERGED: first at layer dense2/BatchNorm at step 0')
 

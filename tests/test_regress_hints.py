@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from contrib_bn.tools.regress import compare
+from contrib_bn.tools.regress import hints as likely_causes
 
 SCOPE = 'bn'
 CHANNELS = 3
@@ -65,7 +66,7 @@ def test_divergence(expected, actual, value):
 def test_bessel_correction_is_named():
   tf1 = _run()
   tf2 = _run(variance_factor=ROWS / (ROWS - 1.0))
-  hints = compare._layer_hints(SCOPE, _layer(), _layer(), tf1, tf2, 2)
+  hints = likely_causes.layer_hints(SCOPE, _layer(), _layer(), tf1, tf2, 2)
   assert any(h.startswith('Bessel correction') and 'n=%d' % ROWS in h
              for h in hints), hints
 
@@ -73,8 +74,8 @@ def test_bessel_correction_is_named():
 def test_decay_difference_is_named():
   tf1 = _run(decay=0.9)
   tf2 = _run(decay=0.8)
-  hints = compare._layer_hints(SCOPE, _layer(), _layer(constants=(0.8,)),
-                               tf1, tf2, 2)
+  hints = likely_causes.layer_hints(SCOPE, _layer(),
+                                    _layer(constants=(0.8,)), tf1, tf2, 2)
   # (1 - 0.8) / (1 - 0.9) = 2
   assert any(h.startswith('decay: the first moving-mean update of bn is 2 '
                           'times') for h in hints), hints
@@ -82,8 +83,8 @@ def test_decay_difference_is_named():
 
 
 def test_update_ops_not_run_is_named():
-  hints = compare._layer_hints(SCOPE, _layer(), _layer(), _run(),
-                               _run(moved=False), 2)
+  hints = likely_causes.layer_hints(SCOPE, _layer(), _layer(), _run(),
+                                    _run(moved=False), 2)
   assert any(h.startswith('update ops not run: bn') for h in hints), hints
   assert not any(h.startswith(('decay', 'Bessel')) for h in hints), hints
 
@@ -98,17 +99,18 @@ def test_update_ops_not_run_is_named():
      'dtype: bn outputs float32 on TF 1.15 and float16 on TF 2'),
 ])
 def test_graph_differences_are_named(tf1_layer, tf2_layer, start):
-  hints = compare._layer_hints(SCOPE, tf1_layer, tf2_layer, _run(), _run(), 2)
+  hints = likely_causes.layer_hints(SCOPE, tf1_layer, tf2_layer, _run(),
+                                    _run(), 2)
   assert any(h.startswith(start) for h in hints), hints
 
 
 def test_variance_difference_without_bessel_factor():
-  hints = compare._layer_hints(SCOPE, _layer(), _layer(), _run(),
-                               _run(variance_factor=1.5), 2)
+  hints = likely_causes.layer_hints(SCOPE, _layer(), _layer(), _run(),
+                                    _run(variance_factor=1.5), 2)
   assert hints == ['variance: the moving-mean update of bn agrees but the '
                    'moving-variance update differs']
 
 
 def test_agreeing_layers_get_no_hint():
-  assert compare._layer_hints(SCOPE, _layer(), _layer(), _run(), _run(),
-                              2) == []
+  assert likely_causes.layer_hints(SCOPE, _layer(), _layer(), _run(),
+                                   _run(), 2) == []

@@ -137,6 +137,7 @@ def run_compare(args):
   from contrib_bn.tools.regress import compare  # pylint: disable=g-import-not-at-top
   from contrib_bn.tools.regress import html_report  # pylint: disable=g-import-not-at-top
   from contrib_bn.tools.regress import runner  # pylint: disable=g-import-not-at-top
+  from contrib_bn.tools.regress import text_report  # pylint: disable=g-import-not-at-top
 
   def progress(message):
     sys.stderr.write('[compare] %s\n' % message)
@@ -154,7 +155,7 @@ def run_compare(args):
   if args.json:
     print(json.dumps(result.as_json(), indent=1, sort_keys=True))
   else:
-    print(compare.table(result))
+    print(text_report.table(result))
   return EXIT_OK if result.ok else EXIT_DIVERGED
 
 

@@ -13,6 +13,7 @@ import os
 import tempfile
 
 from contrib_bn.tools.regress import compare
+from contrib_bn.tools.regress import text_report
 
 # Divergences of exactly 0 are drawn at this floor of the log axis.
 PLOT_FLOOR = 1e-12
@@ -105,7 +106,7 @@ def render(result, target):
   """The report page as a string."""
   ok = result.ok
   rows = []
-  for cells in compare.table_rows(result):
+  for cells in text_report.table_rows(result):
     colour = '#fde0e0' if 'DIVERGED' in cells[5] else '#ffffff'
     rows.append('<tr style="background:%s">%s</tr>' % (colour, ''.join(
         '<td>%s</td>' % html.escape(c) for c in cells)))
@@ -144,7 +145,7 @@ tolerance {tol:g}, {margin:g} &times; the model's own 1-ULP sensitivity)</span>
       target=html.escape(target), tf1=html.escape(m.get('tensorflow', '?')),
       steps=result.steps, seed=m['identity']['seed'],
       summary_bg='#dff3df' if ok else '#fde0e0',
-      summary=html.escape(compare.summary(result)),
+      summary=html.escape(text_report.summary(result)),
       hints_block=('<h2>Likely cause</h2><ul>%s</ul>' % hints) if hints else '',
       problems_block=('<h2>Problems</h2><ul>%s</ul>' % problems)
       if problems else '',
