@@ -46,12 +46,11 @@ CASES = {
     'zero_debias': (MODELS + ':build_zero_debias', 2, []),
     'renorm': (MODELS + ':build_renorm', 1, []),
     # dense_bn (fused=False, rank 2) runs the fused kernel on a rank-4 view,
-    # whose Reshape stands between it and the MatMul, as dense_fused's does.
-    'activation_fn': (MODELS + ':build_activation', 1,
+    # as dense_fused does; the view keeps the channels last, so both fold
+    # into their MatMul + bias through its Reshape.
+    'activation_fn': (MODELS + ':build_activation', 3,
                       [('after_relu', 'activation (Relu'),
-                       ('shared_input', 'other consumers'),
-                       ('dense_bn', 'Reshape'),
-                       ('dense_fused', 'Reshape')]),
+                       ('shared_input', 'other consumers')]),
     'shared_reuse': (MODELS + ':build_shared', 2, []),
 }
 FOLDS = ('none', 'affine', 'conv')

@@ -43,6 +43,8 @@ FOLD_MODES = (FOLD_NONE, FOLD_AFFINE, FOLD_CONV)
 _ACTIVATIONS = ('Relu', 'Relu6', 'Elu', 'Selu', 'Sigmoid', 'Tanh',
                 'LeakyRelu', 'Softplus', 'Softsign')
 
+_SHAPE_READERS = ('Shape', 'ShapeN', 'Size', 'Rank')
+
 Folded = collections.namedtuple('Folded', ['layer', 'node', 'kind', 'into',
                                            'epsilon', 'channels'])
 Left = collections.namedtuple('Left', ['layer', 'node', 'kept_as', 'reason'])
@@ -187,9 +189,44 @@ class _Folder(object):
       self.report.left.append(Left(unit.layer, unit.node,
                                    'one multiply and one add', reason))
 
+  def _is_channel_view(self, reshape, unit):
+    """Whether `reshape` only regroups the axes before a last channel axis.
+
+    Reshaping keeps row-major order, so when the input's last axis and the
+    view's last axis are both the layer's channels, every element keeps its
+    channel and a per-channel scale commutes with the reshape.
+    """
+    if reshape.op != 'Reshape' or not (
+        unit.rank is None or unit.axis in (-1, unit.rank - 1)):
+      return False
+    if not self.evaluator.is_constant(reshape.input[1]):
+      return False
+    shape = np.asarray(self.evaluator.value(reshape.input[1])).reshape([-1])
+    if not shape.size or int(shape[-1]) != len(unit.gamma):
+      return False
+    linear = fold_units.producer(self.nodes, reshape.input[0])
+    if linear is not None and (linear.op == 'BiasAdd' or
+                               linear.op in fold_units.ADDS):
+      linear = fold_units.producer(self.nodes, linear.input[0])
+    return self._output_channels(linear) == len(unit.gamma)
+
+  def _output_channels(self, linear):
+    """The size of a Conv2D's (NHWC) or MatMul's last output axis."""
+    if linear is None or linear.op not in ('Conv2D', 'MatMul'):
+      return None
+    if not self.evaluator.is_constant(linear.input[1]):
+      return None
+    shape = np.shape(self.evaluator.value(linear.input[1]))
+    if linear.op == 'MatMul':
+      return shape[0] if linear.attr['transpose_b'].b else shape[1]
+    data_format = linear.attr['data_format'].s.decode() or 'NHWC'
+    return shape[3] if data_format == 'NHWC' else None
+
   def _only_consumer(self, tensor_name, consumer, what):
     tensor = fold_units.canonical_tensor(tensor_name)
-    users = self.consumers.get(tensor, [])
+    # Shape ops read no value, so folding changes nothing they compute.
+    users = [u for u in self.consumers.get(tensor, [])
+             if self.nodes[u].op not in _SHAPE_READERS]
     if tensor in self.protected:
       return '%s %s is also a model output' % (what, tensor)
     if users != [consumer]:
@@ -203,6 +240,13 @@ class _Folder(object):
     producer = fold_units.producer(self.nodes, unit.x)
     if producer is None:
       return 'its input has no producer in the graph'
+    # The kernel paths normalize a rank-2 (or rank-5) input through a
+    # rank-4 view with the channels last; that view changes no channel.
+    view = producer if self._is_channel_view(producer, unit) else None
+    if view is not None:
+      producer = fold_units.producer(self.nodes, view.input[0])
+      if producer is None:
+        return 'its input has no producer in the graph'
     bias_node = bias_input = None
     linear = producer
     if producer.op == 'BiasAdd' or producer.op in fold_units.ADDS:
@@ -222,15 +266,23 @@ class _Folder(object):
       return ('its input comes from %s %s, not from a Conv2D or MatMul '
               '(+ bias)' % (what.op if what else '?', what.name if what
                             else unit.x))
-    first = unit.first
+    first, before = unit.first, unit.x
+    if view is not None:
+      why = self._only_consumer(unit.x, first, 'the reshaped view')
+      if why:
+        return why
+      first, before = view.name, view.input[0]
     if bias_node is not None:
-      why = (self._only_consumer(unit.x, first, 'the bias-add output') or
+      why = (self._only_consumer(before, first, 'the bias-add output') or
              self._only_consumer(linear.name + ':0', bias_node.name,
                                  'the %s output' % linear.op))
     else:
-      why = self._only_consumer(unit.x, first, 'the %s output' % linear.op)
+      why = self._only_consumer(before, first, 'the %s output' % linear.op)
     if why:
       return why
+    if self._output_channels(linear) not in (None, len(scale)):
+      return 'the %s %s has %d output channels, the batch norm %d' % (
+          linear.op, linear.name, self._output_channels(linear), len(scale))
     last_axis = unit.rank is None or unit.axis in (-1, unit.rank - 1)
     if linear.op == 'Conv2D':
       data_format = linear.attr['data_format'].s.decode() or 'NHWC'

@@ -103,6 +103,31 @@ def producer(nodes, tensor_name):
   return nodes.get(split_input(tensor_name)[0])
 
 
+# Ops a frozen graph keeps between a variable's constant and its readers.
+_READS = ('Identity', 'ReadVariableOp', 'Enter', 'RefEnter')
+_MOVING_MEAN = '/moving_mean'
+
+
+def layer_scope(nodes, mean_input, fallback):
+  """The layer's variable scope, from the constant its moving mean reads.
+
+  `batch_normalization_1` or `conv2/BatchNorm` reads better in a report
+  than the name scope of the kernel op (`batch_normalization_1/batchnorm`,
+  `conv2/BatchNorm/batchnorm_1`), and is what the checkpoint calls the
+  layer. `fallback` is used when the mean is not read from such a constant.
+  """
+  node = producer(nodes, mean_input)
+  for _ in range(8):
+    if node is None:
+      break
+    if node.name.endswith(_MOVING_MEAN) and node.op not in _READS:
+      return node.name[:-len(_MOVING_MEAN)]
+    if node.op not in _READS or not node.input:
+      break
+    node = producer(nodes, node.input[0])
+  return fallback
+
+
 def const_value(nodes, evaluator, tensor_name, what):
   if not evaluator.is_constant(tensor_name):
     raise NotRecognised('its %s (%s) is not a constant' % (what,
@@ -121,10 +146,11 @@ def fused_unit(node, nodes, evaluator, consumers):
                             (4, 'variance'))]
   data_format = node.attr['data_format'].s.decode() or 'NHWC'
   axis = 1 if data_format.startswith('NC') else 3
-  return Unit(node.name, node.name.rpartition('/')[0] or node.name,
-               node.input[0], node.name, values[0], values[1], values[2],
-               values[3], float(node.attr['epsilon'].f), axis, 4,
-               node.attr['T'].type)
+  layer = layer_scope(nodes, node.input[3],
+                      node.name.rpartition('/')[0] or node.name)
+  return Unit(node.name, layer, node.input[0], node.name, values[0],
+              values[1], values[2], values[3], float(node.attr['epsilon'].f),
+              axis, 4, node.attr['T'].type)
 
 
 def pattern_unit(node, nodes, evaluator):
@@ -179,8 +205,10 @@ def pattern_unit(node, nodes, evaluator):
   channels = int(np.prod(shape)) if shape else 1
   flat = lambda v: np.broadcast_to(v, shape).reshape([channels])
   ones, zeros = np.ones([channels]), np.zeros([channels])
-  return Unit(node.name, node.name.rpartition('/batchnorm')[0] or node.name,
-               x, mul_x.name, ones if gamma is None else flat(gamma),
-               zeros if beta is None else flat(beta), flat(mean),
-               flat(variance), float(epsilon), axis,
-               len(shape) if len(shape) > 1 else None, node.attr['T'].type)
+  layer = layer_scope(nodes, mul_mean.input[0],
+                      node.name.rpartition('/batchnorm')[0] or node.name)
+  return Unit(node.name, layer, x, mul_x.name,
+              ones if gamma is None else flat(gamma),
+              zeros if beta is None else flat(beta), flat(mean),
+              flat(variance), float(epsilon), axis,
+              len(shape) if len(shape) > 1 else None, node.attr['T'].type)
