@@ -6,7 +6,11 @@ contrib_bn alike, because it looks only at what both leave in the graph: a
 the ops that write them. Reference variables (`Assign*` on a `VariableV2`)
 and resource variables (`Assign*VariableOp` on a `VarHandleOp`) are both
 followed, through the `Identity`, `Enter` and `Switch` ops that carry a
-variable into a `tf.cond` or `tf.while_loop`.
+variable into a `tf.cond` or `tf.while_loop`. Under control flow v2 (TF 2's
+default, also in `tf.compat.v1` graphs) a `tf.cond` is an `If` op whose
+branches are functions: a layer whose `is_training` is a placeholder writes
+its moving statistics inside them, and the `If` op, which receives the
+variable's handle, stands for those writes.
 
 This module imports nothing of contrib_bn and nothing newer than Python 3.7,
 so the TF 1.15 recorder of the regression harness loads it by path.
@@ -28,6 +32,8 @@ _WRITE_OPS = ('Assign', 'AssignSub', 'AssignAdd', 'AssignVariableOp',
 _PASS_THROUGH = ('Identity', 'RefIdentity', 'Enter', 'RefEnter', 'Switch',
                  'RefSwitch', 'Merge', 'RefMerge')
 _LOOP_ENTRY = ('Enter', 'RefEnter')
+_CONDITIONALS = ('If', 'StatelessIf')
+_BRANCHES = ('then_branch', 'else_branch')
 _RESTORE_OPS = ('RestoreV2', 'Restore', 'RestoreSlice')
 # Kernels with which optimizers apply gradients; an op that runs one of
 # them is a training step.
@@ -45,7 +51,9 @@ Attributes:
   variables: dict 'moving_mean' / 'moving_variance' -> variable op.
   updates: dict 'moving_mean' / 'moving_variance' -> list of
     `UpdateOp(op, in_loop)` writing that variable in training (initializers
-    and checkpoint-restore ops excluded), in creation order.
+    and checkpoint-restore ops excluded; for a write inside a control flow
+    v2 conditional, the `If` op), writes outside conditionals first, each
+    group in creation order.
 """
 
 UpdateOp = collections.namedtuple('UpdateOp', ['op', 'in_loop'])
@@ -84,6 +92,63 @@ def _is_initializer(op, variable):
   return op.name == variable.name + '/Assign'
 
 
+def _functions(graph):
+  """Function name -> FunctionDef of the graph's library."""
+  return {f.signature.name: f for f in graph.as_graph_def().library.function}
+
+
+def _branch_writes(functions, name, arguments, depth=0):
+  """Indices of `arguments` a function (or a conditional in it) writes to.
+
+  Args:
+    functions: the graph's function library.
+    name: the function.
+    arguments: for each input argument, an outer index or None.
+    depth: nesting depth, bounded against cyclic libraries.
+  """
+  function = functions.get(name)
+  if function is None or depth > 8:
+    return set()
+  position = {arg.name: i for i, arg in enumerate(function.signature.input_arg)}
+
+  def outer(reference):
+    index = position.get(reference)
+    return None if index is None else arguments[index]
+
+  written = set()
+  for node in function.node_def:
+    if node.op in _WRITE_OPS and node.input:
+      index = outer(node.input[0])
+      if index is not None:
+        written.add(index)
+    elif node.op in _CONDITIONALS:
+      inner = [outer(reference) for reference in node.input[1:]]
+      for branch in _BRANCHES:
+        written |= _branch_writes(functions, node.attr[branch].func.name,
+                                  inner, depth + 1)
+  return written
+
+
+def _conditional_writes(graph, operations, by_variable):
+  """(variable op, `If` op) for each moving statistic a v2 cond writes."""
+  conditionals = [op for op in operations if op.type in _CONDITIONALS]
+  if not conditionals:
+    return []
+  functions = _functions(graph)
+  found = []
+  for op in conditionals:
+    handles = list(op.inputs)[1:]
+    written = set()
+    for branch in _BRANCHES:
+      written |= _branch_writes(functions, op.get_attr(branch).name,
+                                list(range(len(handles))))
+    for index in sorted(written):
+      variable, in_loop = _variable_behind(handles[index])
+      if variable is not None and variable.name in by_variable:
+        found.append((variable, UpdateOp(op, in_loop)))
+  return found
+
+
 def find_layers(graph):
   """The batch-norm layers of `graph`, in the order their variables were made.
 
@@ -110,6 +175,8 @@ def find_layers(graph):
     if _is_initializer(op, variable) or _restores(op):
       continue
     writes[variable.name].append(UpdateOp(op, in_loop))
+  for variable, update in _conditional_writes(graph, operations, by_variable):
+    writes[variable.name].append(update)
   scopes = collections.OrderedDict()
   for op in operations:
     if op.name in by_variable:
