@@ -9,6 +9,7 @@ import pytest
 
 from contrib_bn import cli
 from contrib_bn.tools import scan
+from contrib_bn.tools import scan_tables
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURE = os.path.join(ROOT, 'tests', 'data', 'scan_fixture')
@@ -221,7 +222,8 @@ def test_contrib_layers_names_get_installs_verdict(prefix, legacy):
   from contrib_bn.compat import verdicts  # pylint: disable=g-import-not-at-top
   with verdicts.after_install() as judge:
     for name in registry.PUBLIC_NAMES:
-      verdict = scan.status(scan.normalize(prefix + name, legacy), judge)
+      verdict = scan.status(scan_tables.normalize(prefix + name, legacy),
+                            judge)
       if not legacy and name not in registry.contrib_layers_names.HOMES[
           'layers']:
         # Imported from the legacy module, a name TF 1.15 defined elsewhere

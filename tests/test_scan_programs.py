@@ -29,6 +29,7 @@ from contrib_bn.compat import layers_registry as registry
 from contrib_bn.compat import replacements
 from contrib_bn.compat import verdicts
 from contrib_bn.tools import scan
+from contrib_bn.tools import scan_tables
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROGRAMS_DIR = os.path.join(ROOT, 'tests', 'data', 'scan_programs')
@@ -178,7 +179,7 @@ def _covered_names():
   """The names the fixtures use, the registry's, and the replacements'."""
   names = set()
   for entry in scan.scan([FIXTURE, PROGRAMS_DIR])['names']:
-    if scan.DYNAMIC not in entry['name']:
+    if scan_tables.DYNAMIC not in entry['name']:
       names.add(entry['name'])
   for name in registry.PUBLIC_NAMES:
     names.add('tf.contrib.layers.' + name)
