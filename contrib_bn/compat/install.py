@@ -34,99 +34,37 @@ whatever `contrib` attribute the modules had before, or removes it if they had
 none, and gives tf_slim back its own batch_norm. `PROVIDED` lists the
 provided names as dotted strings for tools that read them.
 
-This module is over 400 lines because the namespaces, the import hooks that
-serve the legacy and `tensorflow.contrib.slim.*` module paths, and the
-install/uninstall state they share must change together: `uninstall()` undoes
-exactly what `install()` registered.
+What each namespace holds, and the errors for what it does not, is
+`contrib_bn.compat.contrib_namespaces`; this module puts the namespaces in
+place (module attributes, `sys.modules`, an import hook for the
+`tensorflow.contrib.*` paths) and takes them away again.
 """
 
 import importlib
 import importlib.util
 import sys
 import threading
-import types
 
-from contrib_bn.compat.arg_scope import add_arg_scope
-from contrib_bn.compat.arg_scope import arg_scope
-from contrib_bn.compat.arg_scope import current_arg_scope
+from contrib_bn.compat import contrib_namespaces as namespaces
 from contrib_bn.compat import tf_layers
+# The dotted names provided, for tools that read them.
+from contrib_bn.compat.contrib_namespaces import PROVIDED
 
 __all__ = ['PROVIDED', 'install', 'uninstall']
 
 
-# ---------------------------------------------------------------------------
-# batch_norm's tf.contrib neighbourhood and tf.contrib.slim. Kept together so
-# the block can move with this module.
+_ATTRIBUTE = 'contrib'
 
-def _neighbourhood(with_slim):
-  """The modules and members added around batch_norm.
+# Stands for "the module had no such attribute", since None is a legitimate
+# attribute value to restore.
+_ABSENT = object()
 
-  Args:
-    with_slim: Whether tf_slim imported, so its names can be served.
+_LOCK = threading.Lock()
 
-  Returns:
-    (tf.contrib.layers members, {dotted module name: namespace} of the legacy
-    module paths).
-  """
-  from contrib_bn.compat import layers_registry as registry  # pylint: disable=g-import-not-at-top
-  # By module name: the package re-exports the function `arg_scope` under
-  # the submodule's name.
-  scoping = importlib.import_module('contrib_bn.compat.arg_scope')
-  servable = registry.provided_names(
-      None if with_slim else registry.CONTRIB_BN)
-  layer_members = {name: registry.resolve(name) for name in servable}
-  scope_members = {name: getattr(scoping, name) for name in scoping.__all__}
-  prefix = 'tensorflow.contrib.layers.python'
-  modules = {}
-  submodules = {}
-  for home in _LEGACY_HOMES:
-    names = registry.contrib_layers_names.HOMES[home]
-    if home in layer_members:
-      # `summaries`: in TF 1.15 the public name is this very module.
-      submodule = layer_members[home]
-    elif home in registry.PUBLIC_NAMES:
-      continue  # Its name raises the registry's error instead.
-    else:
-      submodule = _Namespace(
-          prefix + '.layers.' + home,
-          {n: layer_members[n] for n in names if n in layer_members})
-    submodules[home] = modules[prefix + '.layers.' + home] = submodule
-  # As in TF 1.15, the package re-exports its submodules' functions next to
-  # the submodules themselves.
-  modules[prefix + '.layers'] = _Namespace(
-      prefix + '.layers', dict(layer_members, **submodules))
-  modules[prefix] = _Namespace(prefix, {'layers': modules[prefix + '.layers']})
-  prefix = 'tensorflow.contrib.framework.python'
-  modules[prefix + '.ops.arg_scope'] = _Namespace(prefix + '.ops.arg_scope',
-                                                  scope_members)
-  # `from .arg_scope import *` in TF 1.15's package rebinds the attribute
-  # `arg_scope` from the submodule to the function; the submodule stays
-  # importable by its full name.
-  modules[prefix + '.ops'] = _Namespace(prefix + '.ops', scope_members)
-  modules[prefix] = _Namespace(prefix, {'ops': modules[prefix + '.ops']})
-  return layer_members, modules
-
-
-def _slim_or_error():
-  """The repaired tf_slim; ImportError naming `pip install tf-slim` if absent."""
-  from contrib_bn.compat import slim as slim_support  # pylint: disable=g-import-not-at-top
-  if not slim_support.is_available():
-    raise ImportError(slim_support.MISSING_MESSAGE % 'tf.contrib.slim',
-                      name='tf_slim')
-  return slim_support.repair()
-
-
-def _try_repair_slim():
-  """Repairs tf_slim if it imports; returns (module or None, error or None)."""
-  from contrib_bn.compat import slim as slim_support  # pylint: disable=g-import-not-at-top
-  if not slim_support.is_available():
-    return None, None
-  try:
-    return slim_support.repair(), None
-  except Exception as error:  # pylint: disable=broad-except
-    # A tf_slim that fails to import must not take batch_norm down with it;
-    # tf.contrib.slim reports the failure when it is used.
-    return None, error
+# While installed: the `tf.contrib` namespace and, per patched module, the
+# module, its previous `contrib` value (or _ABSENT) and whether `contrib` was
+# listed in its `__all__` (None when it has no `__all__` list).
+_state = None
 
 
 class _AliasLoader(object):
@@ -157,183 +95,6 @@ def _slim_alias_spec(fullname):
   if importlib.util.find_spec(target) is None:
     return None
   return importlib.util.spec_from_loader(fullname, _AliasLoader(target))
-
-
-# The modules of tensorflow.contrib.layers.python.layers served, each with
-# the provided names TF 1.15 defined there; the others (feature_column,
-# encoders, ...) hold only names without a provider.
-_LEGACY_HOMES = ('layers', 'initializers', 'regularizers', 'normalization',
-                 'optimizers', 'rev_block_lib', 'summaries')
-
-# Legacy module paths whose names are looked up as their public module's.
-_LEGACY_SEGMENTS = tuple('.python.layers.' + home for home in _LEGACY_HOMES
-                        ) + ('.python.layers', '.python.ops.arg_scope',
-                             '.python.ops')
-
-
-def _replacement_hint(dotted_name):
-  from contrib_bn.compat import replacements  # pylint: disable=g-import-not-at-top
-  public_name = dotted_name
-  for segment in _LEGACY_SEGMENTS:
-    public_name = public_name.replace(segment, '')
-  replacement = replacements.replacement_for(public_name)
-  if replacement is not None:
-    return ' On TF 2.x use %s.' % replacement
-  # A whole module (tf.contrib.metrics): where its common names went.
-  inside = replacements.replacements_under(public_name)
-  if not inside:
-    return ''
-  return ' On TF 2.x: %s.' % '; '.join('%s -> %s' % item for item in inside)
-
-# ---------------------------------------------------------------------------
-
-# Every dotted `tf.contrib` name install() provides; the one public table of
-# it (tools such as the scanner read it). The last entry and the tf_slim
-# names of tf.contrib.layers after it need tf_slim.
-_CORE_PROVIDED = (
-    'tf.contrib.layers.batch_norm',
-    'tf.contrib.framework.arg_scope',
-    'tf.contrib.framework.add_arg_scope',
-    'tf.contrib.framework.current_arg_scope',
-    # contrib_bn.compat.contrib_layers
-    'tf.contrib.layers.xavier_initializer',
-    'tf.contrib.layers.xavier_initializer_conv2d',
-    'tf.contrib.layers.variance_scaling_initializer',
-    'tf.contrib.layers.l1_regularizer',
-    'tf.contrib.layers.l2_regularizer',
-    'tf.contrib.layers.l1_l2_regularizer',
-    'tf.contrib.layers.sum_regularizer',
-    'tf.contrib.layers.apply_regularization',
-    # contrib_bn.compat.slim
-    'tf.contrib.slim',
-)
-
-
-def _layers_provided():
-  from contrib_bn.compat import layers_registry as registry  # pylint: disable=g-import-not-at-top
-  return tuple('tf.contrib.layers.' + name
-               for name in registry.provided_names(registry.TF_SLIM))
-
-
-PROVIDED = _CORE_PROVIDED + _layers_provided()
-
-_ATTRIBUTE = 'contrib'
-
-# Stands for "the module had no such attribute", since None is a legitimate
-# attribute value to restore.
-_ABSENT = object()
-
-_LOCK = threading.Lock()
-
-# While installed: the `tf.contrib` namespace and, per patched module, the
-# module, its previous `contrib` value (or _ABSENT) and whether `contrib` was
-# listed in its `__all__` (None when it has no `__all__` list).
-_state = None
-
-
-def _missing_message(dotted_name):
-  return ('%s is not available: contrib_bn provides only %s and, with '
-          'tf_slim installed, %s and the rest of TF 1.15\'s '
-          'tf.contrib.layers that tf_slim has; the rest of tf.contrib is not '
-          'part of contrib_bn.%s' %
-          (dotted_name, ', '.join(_CORE_PROVIDED[:-1]), _CORE_PROVIDED[-1],
-           _replacement_hint(dotted_name)))
-
-
-def _public_layers_name(module_name, name):
-  """`name` if `module_name.name` spells a public tf.contrib.layers name."""
-  from contrib_bn.compat import layers_registry as registry  # pylint: disable=g-import-not-at-top
-  if module_name != 'tensorflow.contrib.layers' and not (
-      module_name.startswith('tensorflow.contrib.layers.python.layers')):
-    return None
-  return name if name in registry.PUBLIC_NAMES else None
-
-
-def _layers_name_error(module_name, name):
-  """The registry's error for a public tf.contrib.layers name, or None."""
-  from contrib_bn.compat import layers_registry as registry  # pylint: disable=g-import-not-at-top
-  if _public_layers_name(module_name, name) is None:
-    return None
-  return registry.unavailable_error(
-      'tf' + module_name[len('tensorflow'):] + '.' + name, name)
-
-
-class _Namespace(types.ModuleType):
-  """A `tf.contrib` namespace holding a fixed set of members.
-
-  Looking up any other public name raises `AttributeError` explaining what
-  contrib_bn provides.
-  """
-
-  def __init__(self, name, members):
-    """Creates the namespace.
-
-    Args:
-      name: Dotted module name, e.g. 'tensorflow.contrib.layers'.
-      members: Dict of the attributes the namespace provides.
-    """
-    super(_Namespace, self).__init__(
-        name, 'Subset of TF1 `%s` provided by contrib_bn.' % name)
-    for member, value in members.items():
-      setattr(self, member, value)
-    self.__all__ = sorted(members)
-
-  def __getattr__(self, name):
-    if name == 'slim' and self.__name__ == 'tensorflow.contrib':
-      # Reached only when tf_slim is missing or broken: say how to get it.
-      raise _slim_error()
-    # Dunder probes come from introspection tools (copy, pickle, inspect,
-    # doctest), not from TF1 code; they get the plain module error.
-    if name.startswith('__') and name.endswith('__'):
-      raise AttributeError('module %r has no attribute %r' %
-                           (self.__name__, name))
-    # A public tf.contrib.layers name: `pip install tf-slim`, or its TF 2
-    # replacement.
-    error = _layers_name_error(self.__name__, name)
-    if error is not None:
-      raise error
-    shown = 'tf' + self.__name__[len('tensorflow'):]
-    raise AttributeError(_missing_message('%s.%s' % (shown, name)))
-
-  def __dir__(self):
-    return sorted(set(self.__all__) | {'__doc__', '__name__', '__all__'})
-
-
-def _build_namespace():
-  # The layer imports TensorFlow and the rest of the package, so the members
-  # are resolved only when someone asks for the TF1 names; tf_slim is
-  # repaired first so that its names can be served.
-  slim, _ = _try_repair_slim()
-  layer_members, legacy = _neighbourhood(with_slim=slim is not None)
-  layers = _Namespace('tensorflow.contrib.layers', layer_members)
-  framework = _Namespace(
-      'tensorflow.contrib.framework', {
-          'arg_scope': arg_scope,
-          'add_arg_scope': add_arg_scope,
-          'current_arg_scope': current_arg_scope,
-      })
-  members = {'layers': layers, 'framework': framework}
-  if slim is not None:
-    members['slim'] = slim
-  namespace = _Namespace('tensorflow.contrib', members)
-  namespace._legacy_modules = legacy  # pylint: disable=protected-access
-  return namespace
-
-
-def _slim_error():
-  try:
-    _slim_or_error()
-  except ImportError as error:
-    return error
-  except Exception as error:  # pylint: disable=broad-except
-    failure = ImportError('tf.contrib.slim: tf_slim is installed but does not '
-                          'import: %s: %s' % (type(error).__name__, error),
-                          name='tf_slim')
-    failure.__cause__ = error
-    return failure
-  return ImportError('tf.contrib.slim: tf_slim became importable after '
-                     'install(); call contrib_bn.uninstall() and install() '
-                     'again', name='tf_slim')
 
 
 def _target_modules():
@@ -400,7 +161,7 @@ def install():
   with _LOCK:
     if _state is not None:
       return _state[0]
-    namespace = _build_namespace()
+    namespace = namespaces.build_namespace()
     patched = []
     for module in _target_modules():
       previous = getattr(module, _ATTRIBUTE, _ABSENT)
@@ -426,7 +187,7 @@ class _MissingContribFinder(object):
     if spec is not None:
       return spec
     parent, _, name = fullname.rpartition('.')
-    error = _layers_name_error(parent, name)
+    error = namespaces.layers_name_error(parent, name)
     if error is not None and fullname not in sys.modules:
       # `from tensorflow.contrib.layers import embed_sequence` looks for a
       # submodule once the attribute is missing, and swallows a
@@ -436,7 +197,7 @@ class _MissingContribFinder(object):
     if fullname.startswith('tensorflow.contrib.') and (
         fullname not in sys.modules):
       raise ModuleNotFoundError(
-          _missing_message('tf' + fullname[len('tensorflow'):]),
+          namespaces.missing_message('tf' + fullname[len('tensorflow'):]),
           name=fullname)
     return None
 
@@ -468,7 +229,7 @@ def _register_modules(namespace):
     # Every namespace is a package to the import system, so that submodules
     # it lacks reach the finder below (TF1 code imports
     # tensorflow.contrib.layers.python.layers and the like).
-    if isinstance(module, _Namespace):
+    if isinstance(module, namespaces.Namespace):
       module.__path__ = []
   sys.meta_path.insert(0, _FINDER)
   return previous

@@ -31,6 +31,7 @@ import contextlib
 import importlib
 import types
 
+from contrib_bn.compat import contrib_namespaces
 from contrib_bn.compat import install as installer
 from contrib_bn.compat import layers_registry
 from contrib_bn.compat import replacements
@@ -232,6 +233,6 @@ def _public(name):
   """A legacy module path's name as its public module spells it."""
   if not name.startswith(_CONTRIB + '.'):
     return name
-  for segment in installer._LEGACY_SEGMENTS:  # pylint: disable=protected-access
+  for segment in contrib_namespaces.LEGACY_SEGMENTS:
     name = name.replace(segment, '')
   return name
