@@ -205,6 +205,34 @@ def layer_duplicate_axis(axis):
   return ValueError('Duplicate axis: %s' % (axis,))
 
 
+def layer_virtual_batch_size():
+  return ValueError('virtual_batch_size must be a positive integer that '
+                    'divides the true batch size of the input Tensor')
+
+
+def layer_virtual_batch_axis():
+  return ValueError('When using virtual_batch_size, the batch dimension '
+                    'must be 0 and thus axis cannot include 0')
+
+
+def layer_virtual_batch_adjustment():
+  return ValueError('When using virtual_batch_size, adjustment cannot be '
+                    'specified')
+
+
+def layer_virtual_batch_reshape(op_name, shape, known, elements, expanded):
+  """TF 1.15's shape-inference error for a batch the ghost size misses."""
+  def dims(values):
+    return '[%s]' % ','.join('?' if d in (None, -1) else str(d)
+                             for d in values)
+  return ValueError(
+      "Dimension size must be evenly divisible by %d but is %d for '%s' "
+      "(op: 'Reshape') with input shapes: %s, [%d] and with input tensors "
+      "computed as partial shapes: input[1] = %s." % (
+          known, elements, op_name, dims(shape), len(expanded),
+          dims(expanded)))
+
+
 def core_unknown_clipping_keys(clipping):
   return ValueError('renorm_clipping %s contains keys not in %s' %
                     (clipping, constants.RENORM_CLIPPING_KEYS))

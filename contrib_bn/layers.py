@@ -15,10 +15,10 @@ the defaults (`momentum=0.99`, `scale=True`), the channel `axis` instead of
 `name`), no MODEL_VARIABLES, `beta_constraint` and `gamma_constraint`, and
 the class API (`apply`, `updates`, `variables`, `losses`, ...).
 
-Not implemented, refused with a ValueError naming the argument:
-`virtual_batch_size` (ghost batch normalization) and an `axis` list of more
-than one axis. Inside `contrib_bn.inference_mode()`, `training` is checked
-as TF 1.15 checked it and then taken as False.
+An `axis` list of several axes and `virtual_batch_size` (ghost batch
+normalization) give parameters shaped like the input, as in TF 1.15.
+Inside `contrib_bn.inference_mode()`, `training` is checked as TF 1.15
+checked it and then taken as False.
 
 The neighbours legacy code calls on the same lines are served from here
 too: `dense`, `conv1d/2d/3d`, `conv2d_transpose`, the 1-D to 3-D max and
@@ -83,11 +83,15 @@ class BatchNormalization(object):
       train_op = optimizer.minimize(loss)
   ```
 
-  Rank-4 inputs with `axis` 1 or 3 (-3 or -1) use the fused kernel unless
-  `fused=False`, renorm or `adjustment`; the rest the moments formulas.
+  Rank-4 inputs with one `axis`, 1 or 3 (-3 or -1), use the fused kernel
+  unless `fused=False`, renorm, `adjustment` or `virtual_batch_size`; the
+  rest the moments formulas (`fused=True` falls back to them silently, as
+  in TF 1.15).
 
   Args:
-    axis: the channel axis, an int or a list of one int.
+    axis: the channel axis, an int, or a list of axes normalized together;
+      with several axes the parameters have the input's rank, with size 1
+      on every other axis.
     momentum: decay of the moving averages.
     epsilon: small float added to the variance.
     center: whether to add the learned offset `beta`.
@@ -103,17 +107,25 @@ class BatchNormalization(object):
     fused: None or True to use the fused kernel where possible, False never.
     trainable: whether `gamma` and `beta` are trainable; False also leaves
       the moving statistics frozen (the layer has no updates).
-    virtual_batch_size: must be None (not implemented).
+    virtual_batch_size: None, or a positive int dividing the batch: ghost
+      batch normalization. The input is viewed as `[virtual_batch_size,
+      batch / virtual_batch_size, ...]`, so example `i` joins ghost batch
+      `i % (batch / virtual_batch_size)`; each ghost batch is normalized
+      with its own statistics, the moving statistics take their average,
+      and the parameters get an extra leading 1 (`[1, 1, ..., C]`).
     adjustment: optional function of the input's dynamic shape returning
-      `(scale, bias)` applied to the normalized values in training.
+      `(scale, bias)` applied to the normalized values in training; not
+      with `virtual_batch_size`.
     name: the layer's name and variable scope; default a unique
       `batch_normalization`.
     **kwargs: `_reuse` and `_scope`, as the functional form passes them.
 
   Raises:
     TypeError: for an `axis` that is neither an int nor a list.
-    ValueError: for unknown `renorm_clipping` keys (TF 1.15's message), a
-      `virtual_batch_size` or several axes.
+    ValueError: for unknown `renorm_clipping` keys; when called, for axes
+      out of range or repeated, a `virtual_batch_size` that is not positive,
+      with axis 0 or with `adjustment`, or that does not divide a static
+      batch (TF 1.15's messages).
   """
 
   def __init__(self,
@@ -143,11 +155,6 @@ class BatchNormalization(object):
       axis = axis[:]
     elif not isinstance(axis, int):
       raise _tf1_errors.layer_axis_type(axis)
-    if virtual_batch_size is not None:
-      raise ValueError(
-          'virtual_batch_size=%r: contrib_bn does not implement ghost batch '
-          'normalization; pass virtual_batch_size=None' %
-          (virtual_batch_size,))
     if renorm and set(renorm_clipping or {}) - set(
         constants.RENORM_CLIPPING_KEYS):
       raise _tf1_errors.core_unknown_clipping_keys(renorm_clipping or {})
@@ -270,12 +277,13 @@ class BatchNormalization(object):
         custom_getter=self._variable_getter) as current:
       with tf.compat.v1.name_scope(current.original_name_scope):
         inputs = tf.convert_to_tensor(inputs)
-        axis = self._channel_axis(inputs.get_shape())
+        axes = self._axes(inputs.get_shape())
         updates = len(tf.compat.v1.get_collection(_KEYS.UPDATE_OPS))
         losses = len(tf.compat.v1.get_collection(
             _KEYS.REGULARIZATION_LOSSES))
         outputs = _core_path.core_batch_norm(
-            inputs, self._arguments(training), axis=axis)
+            inputs, self._arguments(training), axis=axes,
+            virtual_batch_size=self.virtual_batch_size)
         self._updates.extend(_added(_KEYS.UPDATE_OPS, updates))
         if not self.built:
           self._losses.extend(_added(_KEYS.REGULARIZATION_LOSSES, losses))
@@ -288,8 +296,8 @@ class BatchNormalization(object):
       self._scope = _tf_layer_base.layer_scope(scope, self._base_name,
                                                self._reuse)
 
-  def _channel_axis(self, shape):
-    """The non-negative channel axis, checked as TF 1.15 checked it."""
+  def _axes(self, shape):
+    """The non-negative channel axes, checked as TF 1.15 checked them."""
     if not shape.ndims:
       raise _tf1_errors.core_undefined_rank(shape)
     ndims = shape.ndims
@@ -300,12 +308,15 @@ class BatchNormalization(object):
         raise _tf1_errors.core_invalid_axis(a)
     if len(axes) != len(set(axes)):
       raise _tf1_errors.layer_duplicate_axis(axes)
-    if len(axes) != 1:
-      raise ValueError(
-          'axis=%r: contrib_bn normalizes over one channel axis; several '
-          'axes at once (parameters shaped like the input) are not '
-          'implemented' % (self.axis,))
-    return axes[0]
+    if self.virtual_batch_size is not None:
+      # Compared as TF 1.15 compared it: a string fails on `<=`.
+      if self.virtual_batch_size <= 0:
+        raise _tf1_errors.layer_virtual_batch_size()
+      if 0 in axes:
+        raise _tf1_errors.layer_virtual_batch_axis()
+      if self.adjustment is not None:
+        raise _tf1_errors.layer_virtual_batch_adjustment()
+    return axes
 
   def _arguments(self, training):
     # tf.layers' fused=None meant "where the kernel applies", which the core

@@ -69,6 +69,7 @@ SLOW_MODULES = frozenset([
     'test_release', 'test_scale', 'test_scan_programs', 'test_slim_compat',
     'test_slim_nets', 'test_tf1_batchnorm_suite', 'test_xla',
     'test_distributed_goldens', 'test_keras_export', 'test_tf_layers',
+    'test_tf_layers_tools',
 ])
 SUBPROCESS_MODULES = frozenset([
     'test_bench_smoke', 'test_cli_startup', 'test_contrib_layers_names',
@@ -76,8 +77,10 @@ SUBPROCESS_MODULES = frozenset([
     'test_regress', 'test_release', 'test_remapper_patterns', 'test_scan',
     'test_scan_programs', 'test_slim_compat', 'test_slim_nets',
     'test_tf1_batchnorm_suite', 'test_tf_layers', 'test_xla',
+    'test_tf_layers_tools',
 ])
-TF1_MODULES = frozenset(['test_bench_smoke', 'test_regress', 'test_slim_nets'])
+TF1_MODULES = frozenset(['test_bench_smoke', 'test_regress', 'test_slim_nets',
+                         'test_tf_layers_tools'])
 # Run under one oneDNN setting only (scripts/test.sh runs the rest under both):
 # what they check does not depend on the graph TensorFlow runs (imports,
 # source scanning, packaging, start-up log lines), or `verify` covers it under

@@ -1,62 +1,24 @@
-"""Replaying one-case-per-file TF 1.15.5 goldens on TF 2, and the comparison.
+"""Replaying one-case-per-file TF 1.15.5 goldens on TF 2, for the tests.
 
-Shared by tests/test_tf_layers.py, test_tf_layers_neighbours.py and
-test_contrib_neighbours.py: each names its corpus (a directory of
-contrib_bn/goldens/ and the script under scripts/ that records it), replays
-its cases through `tf.compat.v1` after `contrib_bn.install()`, and compares
-with contrib_bn.conformance.matching's tolerances.
+The corpus reading, the replay and the comparison are
+contrib_bn.conformance.verify_tf_layers', which `verify` runs too; this
+module gives the tests of the contrib neighbours and tf.layers neighbours
+corpora their shape of it: a `Corpus` named by its directory under
+contrib_bn/goldens/ and its recorder under scripts/, and assertions.
 """
 
-import json
-import os
-
-import numpy as np
-import pytest
 import tensorflow as tf
 
 from contrib_bn.conformance import matching
 from contrib_bn.conformance import recording
+from contrib_bn.conformance import verify_tf_layers
 
 v1 = tf.compat.v1
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-class Corpus(object):
-  """A golden directory: `<id>.json`, `<id>.npz` and `checkpoints/<id>`."""
-
-  def __init__(self, name, recorder):
-    """A corpus of contrib_bn/goldens/`name`, recorded by scripts/`recorder`."""
-    self.directory = os.path.join(_ROOT, 'contrib_bn', 'goldens', name)
-    self._recorder = recorder
-
-  def regenerate(self, case_id):
-    """How to record `case_id` again, for a failure's message."""
-    return ('regenerate with: .venvs/tf115/bin/python scripts/%s '
-            '--filter ^%s$ --check_determinism' % (self._recorder, case_id))
-
-  def case_ids(self):
-    """The ids of the recorded cases, sorted."""
-    return sorted(name[:-len('.json')] for name in os.listdir(self.directory)
-                  if name.endswith('.json'))
-
-  def checkpoint(self, case_id):
-    """The prefix of the case's TF1 checkpoint (which may not exist)."""
-    return os.path.join(self.directory, 'checkpoints', case_id)
-
-  def golden(self, case_id):
-    """(record, arrays); arrays is None for a case recorded raising."""
-    json_path = os.path.join(self.directory, case_id + '.json')
-    assert os.path.exists(json_path), 'missing golden %s; %s' % (
-        json_path, self.regenerate(case_id))
-    with open(json_path) as f:
-      record = json.load(f)
-    if 'error' in record:
-      return record, None
-    npz_path = os.path.join(self.directory, case_id + '.npz')
-    assert os.path.exists(npz_path), 'missing golden %s; %s' % (
-        npz_path, self.regenerate(case_id))
-    with np.load(npz_path) as arrays:
-      return record, {k: arrays[k] for k in arrays.files}
+def Corpus(name, recorder):  # pylint: disable=invalid-name
+  """The corpus of contrib_bn/goldens/`name`, recorded by scripts/`recorder`."""
+  return verify_tf_layers.Corpus(name, recorder)
 
 
 def infer(cases, api, case, data, checkpoint):
@@ -85,14 +47,11 @@ def assert_case_matches_tf1(corpus, cases, api, replay, case_id):
     replay: `replay(case, golden_arrays)` -> (structure, arrays) on TF 2.
     case_id: the case.
   """
-  record, golden_arrays = corpus.golden(case_id)
-  case = cases.case_by_id(case_id)
-  if 'error' in record:
-    with tf.Graph().as_default():
-      with pytest.raises(Exception) as raised:
-        cases.build(v1, api(), case)
-    assert cases.error_record(raised.value) == record['error']
-    return
-  structure, arrays = replay(case, golden_arrays)
-  assert_matches(case_id, matching.tolerance_for(case['dtype']),
-                 record['structure'], structure, golden_arrays, arrays)
+  replayed = verify_tf_layers.Corpus(
+      corpus.name, corpus.recorder, cases=cases,
+      replay=lambda unused_corpus, case, golden, unused_api: replay(
+          case, golden),
+      api=api)
+  result = verify_tf_layers.verify_case(replayed, case_id)
+  assert result.ok, '%s:\n%s' % (case_id, '\n'.join(result.problems))
+  print('%s: max abs diff %s' % (case_id, result.max_abs_diff))

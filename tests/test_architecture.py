@@ -37,6 +37,8 @@ TF_FREE = ('contrib_bn.conformance.cases', 'contrib_bn.conformance.matching',
            'contrib_bn.conformance.neighbours',
            'contrib_bn.conformance.recording',
            'contrib_bn.conformance.tf_layers_cases',
+           'contrib_bn.conformance.tf_layers_grouped_cases',
+           'contrib_bn.conformance.tf_layers_harness',
            'contrib_bn.conformance.tf_layers_neighbours',
            'contrib_bn.compat.contrib_layers_names',
            'contrib_bn.conformance.xla_flags')
