@@ -17,6 +17,7 @@ from contrib_bn import _fused_statistics
 from contrib_bn import _graph_utils
 from contrib_bn import _half_precision
 from contrib_bn import _identifiers
+from contrib_bn import _layer_axes
 from contrib_bn import _moving_averages
 from contrib_bn import _outside_xla
 from contrib_bn import _tf1_errors
@@ -34,12 +35,9 @@ _GAMMA_FIRST = (constants.GAMMA, constants.BETA)
 def core_batch_norm(inputs, args, axis=None, virtual_batch_size=None):
   """Builds the core-layer path; `args` holds `batch_norm`'s arguments.
 
-  `axis` is the non-negative channel axis, or the list of axes,
-  `tf.layers.BatchNormalization` was given (contrib_bn.layers); None takes
-  it from `args.data_format`. Several axes, or a `virtual_batch_size`, give
-  parameters shaped like the input (1 on the reduced axes; with virtual
-  batches, ranked one higher for the ghost-batch dimension) and the moments
-  formulas, as in TF 1.15.
+  `axis` (a non-negative axis or axis list) and `virtual_batch_size` are
+  what contrib_bn.layers was given (see _layer_axes); an `axis` of None
+  is taken from `args.data_format`.
   """
   inputs = tf.convert_to_tensor(inputs)
   clipping = _renorm_clipping(args)
@@ -49,25 +47,12 @@ def core_batch_norm(inputs, args, axis=None, virtual_batch_size=None):
   ndims = input_shape.ndims
   if axis is None:
     axis = _dispatch.channel_axis(args.data_format, ndims)
-  axes = [axis] if isinstance(axis, int) else list(axis)
-  for a in axes:
-    if a >= ndims:
-      raise _tf1_errors.core_invalid_axis(a)
-  grouped = len(axes) > 1 or virtual_batch_size is not None
+  layout = _layer_axes.Layout(input_shape, axis, virtual_batch_size)
   # The kernel takes one channel axis, first or last; TF 1.15's layer used
   # the moments formulas for any other axis, several axes or ghost batches.
-  use_kernel = (not grouped and _dispatch.uses_fused_kernel(
+  use_kernel = (not layout.grouped and _dispatch.uses_fused_kernel(
       constants.PATH_CORE, ndims, args.fused, args.renorm,
-      args.adjustment) and axes[0] in (1, ndims - 1))
-  sizes = {a: tf.compat.dimension_value(input_shape[a]) for a in axes}
-  if None in sizes.values():
-    raise _tf1_errors.core_undefined_channels(input_shape)
-  if grouped:
-    params_shape = [sizes.get(i, 1) for i in range(ndims)]
-    if virtual_batch_size is not None:
-      params_shape.insert(1, 1)
-  else:
-    params_shape = [sizes[axes[0]]]
+      args.adjustment) and layout.axes[0] in (1, ndims - 1))
   dtype = inputs.dtype.base_dtype
   param_dtype = tf.float32 if dtype in _LOW_PRECISION else dtype
   # Looked up with `.get`, as TF 1.15 did: other mapping types work, and
@@ -83,26 +68,20 @@ def core_batch_norm(inputs, args, axis=None, virtual_batch_size=None):
     if value is not None:
       regularizers[name] = _identifiers.regularizer(value)
   v = bn_variables.create(
-      params_shape, param_dtype, args.center, args.scale, initializers,
-      regularizers, args.variables_collections, args.trainable,
+      layout.params_shape, param_dtype, args.center, args.scale,
+      initializers, regularizers, args.variables_collections, args.trainable,
       gamma_first=True,
       renorm=args.renorm, collections_at_creation=False, sync_on_read=True)
   training_value = _graph_utils.layer_static_value(args.is_training)
   # A non-trainable layer reports no updates, so TF 1.15 never ran them.
   wants_updates = args.trainable and training_value is not False
-  if virtual_batch_size is not None:
-    original_shape = [-1] + input_shape.as_list()[1:]
-    inputs = _virtual_batches(inputs, virtual_batch_size)
-    axes = [a + 1 for a in axes]
-    ndims += 1
-  call = _CoreLayerCall(args, v, axes, ndims, clipping, param_dtype,
-                        virtual=virtual_batch_size is not None)
+  call = _CoreLayerCall(args, v, layout, clipping, param_dtype)
+  inputs = layout.expand(inputs)
   if use_kernel:
     outputs, updates = call.fused(inputs, training_value, wants_updates)
   else:
     outputs, updates = call.plain(inputs, training_value, wants_updates)
-  if virtual_batch_size is not None:
-    outputs = tf.reshape(outputs, original_shape)
+  outputs = layout.restore(outputs)
   # The update ops are new, so they cannot be in UPDATE_OPS yet.
   for update in updates:
     tf.compat.v1.add_to_collection(
@@ -120,27 +99,6 @@ def core_batch_norm(inputs, args, axis=None, virtual_batch_size=None):
           bn_variables.collections_for(args.variables_collections, name),
           only_if_absent=reused)
   return outputs
-
-
-def _virtual_batches(inputs, virtual_batch_size):
-  """`inputs` as `[virtual_batch_size, batch / virtual_batch_size, ...]`.
-
-  TF 1.15's reshape: example `i` joins ghost batch `i % (batch /
-  virtual_batch_size)`, so ghost batches are strided, not contiguous. A
-  static batch that `virtual_batch_size` does not divide fails here with
-  the message TF 1.15's shape inference gave.
-  """
-  shape = inputs.get_shape().as_list()
-  expanded = [virtual_batch_size, -1] + shape[1:]
-  if None not in shape and isinstance(virtual_batch_size, int):
-    known = int(np.prod([virtual_batch_size] + shape[1:]))
-    elements = int(np.prod(shape))
-    if known and elements % known:
-      op_name = tf.compat.v1.get_default_graph().unique_name(
-          'Reshape', mark_as_used=False)
-      raise _tf1_errors.layer_virtual_batch_reshape(
-          op_name, shape, known, elements, expanded)
-  return tf.reshape(inputs, expanded)
 
 
 def _renorm_clipping(args):
@@ -177,21 +135,15 @@ def _compose(scale, offset, then_scale, then_offset):
 class _CoreLayerCall(object):
   """One application of the core layer to an input."""
 
-  def __init__(self, args, variables, axes, ndims, clipping, param_dtype,
-               virtual=False):
+  def __init__(self, args, variables, layout, clipping, param_dtype):
     self.args = args
     self.v = variables
-    self.axis = axes[0]
-    self.ndims = ndims
+    self.layout = layout
+    self.axis = layout.axes[0]
+    self.ndims = layout.ndims
     self.clipping = clipping
     self.param_dtype = param_dtype
-    self.reduction_axes = [i for i in range(ndims) if i not in axes]
-    # Parameters shaped like the input: several axes or ghost batches.
-    self.grouped = len(axes) > 1 or virtual
-    self.virtual = virtual
-    if virtual:
-      # The ghost-batch dimension keeps its own statistics.
-      del self.reduction_axes[1]
+    self.reduction_axes = layout.reduction_axes
 
   def cond(self, true_fn, false_fn):
     return _graph_utils.layer_smart_cond(self.args.is_training, true_fn,
@@ -232,8 +184,7 @@ class _CoreLayerCall(object):
     return outputs, updates
 
   def _broadcast(self, value):
-    if (value is not None and not self.grouped and
-        len(value.shape) != self.ndims and
+    if (value is not None and len(value.shape) != self.ndims and
         self.reduction_axes != list(range(self.ndims - 1))):
       shape = [1] * self.ndims
       shape[self.axis] = self.v.moving_mean.shape[0]
@@ -256,7 +207,7 @@ class _CoreLayerCall(object):
     # by the moving statistics like any other layer. The kernel sees
     # channels first or last only.
     if ((not args.renorm or training_value is False) and
-        not self.grouped and self.axis in (1, self.ndims - 1) and
+        not self.layout.grouped and self.axis in (1, self.ndims - 1) and
         _fused_statistics.kernel_applies(inputs, self.axis, args.epsilon)):
       kernel_adjustment = self._per_channel(adjustment)
       if kernel_adjustment is not None:
@@ -307,19 +258,14 @@ class _CoreLayerCall(object):
         scale, offset = _compose(adjustment[0], adjustment[1], scale, offset)
       mean, variance = distribute.moments(tf.cast(inputs, self.param_dtype),
                                           self.reduction_axes,
-                                          keepdims=self.grouped)
+                                          keepdims=self.layout.grouped)
       batch_mean, batch_variance = mean, variance
       read_mean, read_variance = moving or (None, None)
       mean = self.cond(lambda: batch_mean,
                        lambda: _value(read_mean, v.moving_mean))
       variance = self.cond(lambda: batch_variance,
                            lambda: _value(read_variance, v.moving_variance))
-      new_mean, new_variance = mean, variance
-      if self.virtual:
-        # TF 1.15 updated the moving statistics once, with the ghost
-        # batches' statistics averaged (their variances, not the batch's).
-        new_mean = tf.reduce_mean(mean, axis=1, keepdims=True)
-        new_variance = tf.reduce_mean(variance, axis=1, keepdims=True)
+      new_mean, new_variance = self.layout.averaged(mean, variance)
       if args.renorm:
         r, d, new_mean, new_variance = self._renorm_correction(
             new_mean, new_variance, wants_updates)
