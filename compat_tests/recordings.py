@@ -6,7 +6,6 @@ cross-processor tolerance of `contrib_bn/conformance/matching.py`, everything
 else (keys, strings, integers, shapes, which checkpoints exist) exactly.
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import pytest
 
 from conftest import matching
 from conftest import ROOT
+from contrib_bn.conformance import corpus
 
 
 def fresh_directory(env_var, recorder, tmp_path_factory, extra_args=()):
@@ -35,8 +35,7 @@ def fresh_directory(env_var, recorder, tmp_path_factory, extra_args=()):
 
 
 def load_json(directory, name):
-  with open(os.path.join(directory, name)) as f:
-    return json.load(f)
+  return corpus.read_json(os.path.join(directory, name))
 
 
 def assert_records_reproduce(committed, fresh, case_ids):
@@ -49,33 +48,31 @@ def assert_records_reproduce(committed, fresh, case_ids):
 
 def assert_arrays_reproduce(committed, fresh, case_ids):
   for case_id in case_ids:
-    with np.load(os.path.join(committed, case_id + '.npz')) as a, np.load(
-        os.path.join(fresh, case_id + '.npz')) as b:
-      assert sorted(a.files) == sorted(b.files), case_id
-      for key in a.files:
-        x = a[key].astype(np.float64)
-        y = b[key].astype(np.float64)
-        np.testing.assert_allclose(y, x, rtol=0,
-                                   atol=matching.reproduce_tolerance(x),
-                                   err_msg='%s %s' % (case_id, key))
+    a = corpus.read_arrays(os.path.join(committed, case_id + '.npz'))
+    b = corpus.read_arrays(os.path.join(fresh, case_id + '.npz'))
+    assert sorted(a) == sorted(b), case_id
+    for key in a:
+      x = a[key].astype(np.float64)
+      y = b[key].astype(np.float64)
+      np.testing.assert_allclose(y, x, rtol=0,
+                                 atol=matching.reproduce_tolerance(x),
+                                 err_msg='%s %s' % (case_id, key))
 
 
 def assert_same_checkpoints(committed, fresh, case_ids):
   """A case has a TF1 checkpoint in both directories or in neither."""
   for case_id in case_ids:
-    present = [os.path.exists(os.path.join(d, 'checkpoints',
-                                           case_id + '.index'))
+    present = [corpus.checkpoint_exists(corpus.checkpoint_prefix(d, case_id))
                for d in (committed, fresh)]
     assert present[0] == present[1], case_id
 
 
 def case_ids(directory, suffix='.json'):
   """The ids of the cases recorded in `directory` with a `suffix` file."""
-  return sorted(n[:-len(suffix)] for n in os.listdir(directory)
-                if n.endswith(suffix))
+  return corpus.recorded_ids(directory, suffix)
 
 
-def corpus_tests(corpus, recorder, env_var, minimum_cases):
+def corpus_tests(name, recorder, env_var, minimum_cases):
   """The fixture and tests of a corpus that may hold cases recorded raising.
 
   A compat test module binds them to its own names, so that each corpus's
@@ -85,7 +82,7 @@ def corpus_tests(corpus, recorder, env_var, minimum_cases):
      test_checkpoints_reproduce) = recordings.corpus_tests(...)
 
   Args:
-    corpus: the committed directory, under contrib_bn/goldens/.
+    name: the committed directory, under contrib_bn/goldens/.
     recorder: the script under scripts/ that records it.
     env_var: names a fresh recording made beforehand (`fresh_directory`).
     minimum_cases: fewer recorded cases than this fails.
@@ -94,7 +91,7 @@ def corpus_tests(corpus, recorder, env_var, minimum_cases):
     (fresh, test_same_cases, test_records_reproduce, test_arrays_reproduce,
     test_checkpoints_reproduce).
   """
-  committed = os.path.join(ROOT, 'contrib_bn', 'goldens', corpus)
+  committed = corpus.directory(name)
   recorder = os.path.join(ROOT, 'scripts', recorder)
 
   @pytest.fixture(scope='module')

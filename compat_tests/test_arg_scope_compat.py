@@ -10,13 +10,11 @@ behaviour. The tests below the shared ones pin down the TF1 behaviours that
 `contrib_bn.arg_scope` deliberately does not reproduce, so the divergences are
 known and stay known.
 
-The contrib_bn package is not imported, as it needs TensorFlow 2.x. The
-shared cases, and `contrib_bn/compat/arg_scope.py` to run them on this interpreter
-too, are loaded from their file paths instead.
+Only contrib_bn's TF-free modules import under TensorFlow 1.x: the shared
+cases also run against `contrib_bn/compat/arg_scope.py` on this interpreter.
 """
 
 import importlib
-import os
 import threading
 
 import pytest
@@ -27,16 +25,10 @@ if not tf.__version__.startswith('1.'):
   pytest.skip('compat tests need TensorFlow 1.x, found %s' % tf.__version__,
               allow_module_level=True)
 
-_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
 import arg_scope_cases as cases  # pylint: disable=g-import-not-at-top,wrong-import-position
-import module_loading  # pylint: disable=g-import-not-at-top,wrong-import-position
-
 # contrib_bn's implementation on this interpreter, which shows that the file
-# itself runs on Python 3.7.
-OURS = module_loading.load_by_path(
-    'contrib_bn_arg_scope', os.path.join(_REPO, 'contrib_bn', 'compat', 'arg_scope.py'))
+# itself runs on Python 3.7 (conftest registers the TF-free modules).
+from contrib_bn.compat import arg_scope as OURS  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # The module that defines the public functions; it also holds
 # `arg_scope_func_key` and the global stack, which `tf.contrib.framework`

@@ -8,12 +8,7 @@ TF 1.15.5 so that a name cannot be guessed, missed or invented.
 import importlib
 import os
 
-from conftest import ROOT
-import module_loading
-
-names = module_loading.load_by_path(
-    'contrib_bn_contrib_layers_names',
-    os.path.join(ROOT, 'contrib_bn', 'compat', 'contrib_layers_names.py'))
+from contrib_bn.compat import contrib_layers_names as names
 
 _PACKAGE = 'tensorflow.contrib.layers.python.layers'
 

@@ -6,9 +6,10 @@ import pytest
 
 from conftest import ROOT
 from conftest import matching
+from contrib_bn.conformance import corpus
 import recordings
 
-CORPUS = os.path.join(ROOT, 'contrib_bn', 'goldens', 'distributed')
+CORPUS = corpus.directory('distributed')
 RECORDER = os.path.join(ROOT, 'scripts', 'record_distributed.py')
 
 
@@ -19,7 +20,7 @@ def fresh_corpus(tmp_path_factory):
 
 
 def _ids(directory):
-  return recordings.load_json(directory, 'manifest.json')['cases']
+  return corpus.manifest_ids(directory)
 
 
 def test_same_cases(fresh_corpus):

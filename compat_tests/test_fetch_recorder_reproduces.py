@@ -6,9 +6,10 @@ import pytest
 
 from conftest import ROOT
 from conftest import matching
+from contrib_bn.conformance import fetches
 import recordings
 
-CORPUS = os.path.join(ROOT, 'contrib_bn', 'goldens', 'fetches')
+CORPUS = fetches.DEFAULT_DIR
 RECORDER = os.path.join(ROOT, 'scripts', 'record_fetches.py')
 
 
@@ -20,8 +21,7 @@ def fresh_corpus(tmp_path_factory):
 
 def test_fetch_patterns_reproduce(fresh_corpus):
   problems = matching.record_differences(
-      recordings.load_json(CORPUS, 'fetches.json'),
-      recordings.load_json(fresh_corpus, 'fetches.json'))
+      fetches.load(CORPUS), fetches.load(fresh_corpus))
   assert not problems, '\n'.join(problems[:20])
 
 
@@ -34,8 +34,7 @@ def test_the_two_forced_placements_differ_on_gradient_fetches(fresh_corpus):
   # The point of the corpus: TF 1.15's fused path forced its updates around
   # the output, its moments path around the batch statistics, and a gradient
   # of a loss linear in the output tells them apart.
-  records = {r['id']: r for r in recordings.load_json(
-      fresh_corpus, 'fetches.json')['records']}
+  records = {r['id']: r for r in fetches.load(fresh_corpus)['records']}
   assert not _moved(records['forced_fused_r4'], 'input_grad')
   assert _moved(records['forced_unfused_r4'], 'input_grad')
   assert _moved(records['forced_unfused_r4'], 'param_grads')

@@ -8,7 +8,6 @@ exactly as the uninterrupted run did (so the checkpoints hold everything the
 TF 2.x replay needs).
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -17,31 +16,24 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import module_loading
-
 from conftest import ROOT
 from conftest import matching
+from contrib_bn.conformance import migration
 
 EXAMPLE = os.path.join(ROOT, 'examples', 'legacy_net.py')
 RECORDER = os.path.join(ROOT, 'scripts', 'record_migration.py')
-GOLDEN = os.path.join(ROOT, 'contrib_bn', 'goldens', 'migration', 'tf1.15.5')
+GOLDEN = migration.DEFAULT_DIR
 
 # Seconds the recorder or the example script may take.
 SUBPROCESS_TIMEOUT = 600
 
 
-# Loaded once per process: the recorder defines absl flags at import.
-recorder = module_loading.load_by_path('record_migration', RECORDER)
-
-
 def _load_arrays(directory):
-  with np.load(os.path.join(directory, recorder.NPZ_NAME)) as f:
-    return {key: f[key] for key in f.files}
+  return migration.load(directory)[1]
 
 
 def _load_record(directory):
-  with open(os.path.join(directory, recorder.JSON_NAME)) as f:
-    return json.load(f)
+  return migration.load(directory)[0]
 
 
 def _assert_reproduces(actual, expected, what):
@@ -64,7 +56,7 @@ def example():
   """
   v1 = tf.compat.v1
   had_contrib = 'contrib' in vars(v1)
-  module = recorder.load_example(EXAMPLE)
+  module = migration.load_example(EXAMPLE)
   yield module
   if not had_contrib and hasattr(v1, 'contrib'):
     delattr(v1, 'contrib')
@@ -83,7 +75,10 @@ def test_prologue_binds_the_real_contrib(example):
   assert example.tf.contrib.layers.batch_norm is tf.contrib.layers.batch_norm
   assert example.tf.contrib.framework.arg_scope is (
       tf.contrib.framework.arg_scope)
-  assert 'contrib_bn' not in sys.modules
+  # This process imports contrib_bn's TF-free modules; the prologue must
+  # neither import the package nor install it.
+  assert 'contrib_bn' not in vars(example)
+  assert 'contrib_bn.compat.install' not in sys.modules
 
 
 def test_record_reproduces(fresh):
@@ -101,10 +96,10 @@ def test_arrays_reproduce(fresh):
 
 
 def test_checkpoints_reproduce(fresh):
-  for step in recorder.CHECKPOINT_STEPS:
+  for step in migration.CHECKPOINT_STEPS:
     committed = tf.train.load_checkpoint(
-        recorder.checkpoint_prefix(GOLDEN, step))
-    again = tf.train.load_checkpoint(recorder.checkpoint_prefix(fresh, step))
+        migration.checkpoint_prefix(GOLDEN, step))
+    again = tf.train.load_checkpoint(migration.checkpoint_prefix(fresh, step))
     names = sorted(committed.get_variable_to_shape_map())
     assert sorted(again.get_variable_to_shape_map()) == names
     for name in names:
@@ -115,17 +110,17 @@ def test_checkpoints_reproduce(fresh):
 def test_final_variables_are_the_checkpointed_set():
   arrays = _load_arrays(GOLDEN)
   stored = tf.train.load_checkpoint(
-      recorder.checkpoint_prefix(GOLDEN, recorder.FIRST_STEPS))
+      migration.checkpoint_prefix(GOLDEN, migration.FIRST_STEPS))
   assert sorted('var/' + n for n in stored.get_variable_to_shape_map()) == (
       sorted(k for k in arrays if k.startswith('var/')))
 
 
-@pytest.mark.parametrize('first_step', recorder.CHECKPOINT_STEPS)
+@pytest.mark.parametrize('first_step', migration.CHECKPOINT_STEPS)
 def test_restored_training_continues_tf1(example, first_step):
   golden = _load_arrays(GOLDEN)
-  arrays, info = recorder.run(
+  arrays, info = migration.run(
       example, first_step=first_step,
-      restore_from=recorder.checkpoint_prefix(GOLDEN, first_step))
+      restore_from=migration.checkpoint_prefix(GOLDEN, first_step))
   assert info['variables'] == _load_record(GOLDEN)['variables']
   _assert_reproduces(arrays['losses'], golden['losses'][first_step:],
                      'losses from step %d' % first_step)

@@ -3,15 +3,15 @@
 import os
 
 from conftest import ROOT
+from contrib_bn.conformance import corpus
 import recordings
 
-CORPUS = os.path.join(ROOT, 'contrib_bn', 'goldens', 'contrib_neighbours')
+CORPUS = corpus.directory('contrib_neighbours')
 RECORDER = os.path.join(ROOT, 'scripts', 'record_contrib_neighbours.py')
 
 
 def _ids(directory):
-  return sorted(n[:-len('.json')] for n in os.listdir(directory)
-                if n.endswith('.json'))
+  return corpus.recorded_ids(directory)
 
 
 def _fresh(tmp_path_factory):

@@ -5,9 +5,11 @@ import os
 import pytest
 
 from conftest import ROOT
+from contrib_bn import constants
+from contrib_bn.conformance import corpus
 import recordings
 
-CORPUS = os.path.join(ROOT, 'contrib_bn', 'goldens', 'tf1.15.5')
+CORPUS = corpus.directory('tf' + constants.TF1_VERSION)
 RECORDER = os.path.join(ROOT, 'scripts', 'record_goldens.py')
 
 
@@ -18,7 +20,7 @@ def fresh_corpus(tmp_path_factory):
 
 
 def _ids(directory):
-  return recordings.load_json(directory, 'manifest.json')['cases']
+  return corpus.manifest_ids(directory)
 
 
 def test_same_case_ids(fresh_corpus):

@@ -1,6 +1,6 @@
 """The committed small slim-net goldens are what TF 1.15.5 records today.
 
-scripts/record_slim_nets.py runs again here, in this process, for every case
+The procedure of scripts/record_slim_nets.py runs again here, in this process, for every case
 whose checkpoint is committed (contrib_bn/goldens/slim), and its fresh
 recording must equal the committed one: the JSON record (configuration,
 variable names, shapes and order, update-op count) through
@@ -14,39 +14,32 @@ and TF 2.21). Never compared exactly: the goldens may come from another
 machine.
 """
 
-import json
 import os
 
 import numpy as np
 import pytest
 
-from conftest import ROOT
 from conftest import matching
-import module_loading
+from contrib_bn.conformance import corpus
+from contrib_bn.conformance import slim_nets
 import slim_net_tolerances
 
-RECORDER = os.path.join(ROOT, 'scripts', 'record_slim_nets.py')
-GOLDEN = os.path.join(ROOT, 'contrib_bn', 'goldens', 'slim')
+GOLDEN = slim_nets.DEFAULT_DIR
 
-recorder = module_loading.load_by_path('record_slim_nets', RECORDER)
-
-SMALL = sorted(c for c, case in recorder.CASES.items()
+SMALL = sorted(c for c, case in slim_nets.CASES.items()
                if case['committed_checkpoint'])
 
 
 @pytest.fixture(scope='module')
 def fresh(tmp_path_factory):
   out = str(tmp_path_factory.mktemp('slim'))
-  problems = recorder.record_cases(out, SMALL, checkpoints=False)
+  problems = slim_nets.record_cases(out, SMALL, checkpoints=False)
   assert not problems, problems
   return out
 
 
 def _load(directory, case_id):
-  with open(os.path.join(directory, case_id + '.json')) as f:
-    record = json.load(f)
-  with np.load(os.path.join(directory, case_id + '.npz')) as arrays:
-    return record, {k: arrays[k] for k in arrays.files}
+  return slim_nets.load(directory, case_id)
 
 
 def test_small_cases_are_committed_with_checkpoints():
@@ -54,7 +47,7 @@ def test_small_cases_are_committed_with_checkpoints():
   for case_id in SMALL:
     for name in (case_id + '.json', case_id + '.npz'):
       assert os.path.exists(os.path.join(GOLDEN, name)), name
-    prefix = recorder.checkpoint_prefix(GOLDEN, case_id)
+    prefix = slim_nets.checkpoint_prefix(GOLDEN, case_id)
     for suffix in ('.index', '.data-00000-of-00001'):
       assert os.path.exists(prefix + suffix), prefix + suffix
 
@@ -74,7 +67,7 @@ def test_arrays_reproduce(fresh, case_id):
   _, again = _load(fresh, case_id)
   assert sorted(again) == sorted(committed)
   for key in sorted(committed):
-    if key in recorder.INPUT_KEYS:
+    if key in slim_nets.INPUT_KEYS:
       assert np.array_equal(again[key], committed[key]), key
       continue
     expected = committed[key].astype(np.float64)
@@ -89,8 +82,8 @@ def test_arrays_reproduce(fresh, case_id):
 def test_checkpoint_reproduces(fresh, case_id):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   committed = tf.train.load_checkpoint(
-      recorder.checkpoint_prefix(GOLDEN, case_id))
-  again = tf.train.load_checkpoint(recorder.checkpoint_prefix(fresh, case_id))
+      slim_nets.checkpoint_prefix(GOLDEN, case_id))
+  again = tf.train.load_checkpoint(slim_nets.checkpoint_prefix(fresh, case_id))
   shapes = committed.get_variable_to_shape_map()
   assert again.get_variable_to_shape_map() == shapes
   record, _ = _load(GOLDEN, case_id)
@@ -105,12 +98,12 @@ def test_checkpoint_reproduces(fresh, case_id):
 
 def test_check_determinism_records_twice_and_writes(tmp_path):
   # The smallest case, recorded twice in this process: bit-identical here.
-  problems = recorder.record_cases(str(tmp_path), ['resnet_v1_small'],
+  problems = slim_nets.record_cases(str(tmp_path), ['resnet_v1_small'],
                                    checkpoints=False, check_determinism=True)
   assert problems == []
   assert os.path.exists(str(tmp_path / 'resnet_v1_small.npz'))
   assert os.path.exists(
-      recorder.checkpoint_prefix(str(tmp_path), 'resnet_v1_small') + '.index')
+      slim_nets.checkpoint_prefix(str(tmp_path), 'resnet_v1_small') + '.index')
   # Nothing staged is left behind.
   assert sorted(os.listdir(str(tmp_path))) == [
       'checkpoints', 'resnet_v1_small.json', 'resnet_v1_small.npz']
@@ -123,5 +116,5 @@ def test_differences_names_every_changed_array():
   second['a'] = np.float32([1.0, np.nextafter(np.float32(2), np.float32(3))])
   second['c'] = np.float32([-0.0])  # equal as numbers, not as bits
   del second['b']
-  assert recorder.differences(first, first) == []
-  assert recorder.differences(first, second) == ['a', 'b', 'c']
+  assert corpus.array_differences(first, first) == []
+  assert corpus.array_differences(first, second) == ['a', 'b', 'c']

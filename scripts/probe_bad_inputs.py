@@ -13,16 +13,20 @@ hand. Exit code 0 once written; 1 under another TensorFlow release.
 """
 
 import argparse
-import json
 import os
 import re
+import runpy
 import sys
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, _ROOT)  # the tree's contrib_bn; its root imports nothing
+# This tree's contrib_bn, for its TF-free modules (the rest needs TF 2).
+runpy.run_path(os.path.join(_ROOT, 'contrib_bn', 'conformance',
+                            'tf1_import.py'))['register']()
 
+from contrib_bn import constants  # pylint: disable=g-import-not-at-top,wrong-import-position
 from contrib_bn.conformance import bad_inputs  # pylint: disable=g-import-not-at-top,wrong-import-position
 from contrib_bn.conformance import bad_inputs_runner  # pylint: disable=g-import-not-at-top,wrong-import-position
+from contrib_bn.conformance import corpus  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 DEFAULT_OUT = os.path.join(_ROOT, 'tests', 'data', 'tf1_bad_inputs.json')
 
@@ -36,9 +40,9 @@ def main(argv=None):
                       'other records of an existing --out are kept')
   args = parser.parse_args(argv)
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  if tf.__version__ != bad_inputs.REFERENCE_VERSION:
+  if tf.__version__ != constants.TF1_VERSION:
     sys.exit('Probe with TensorFlow %s; this is %s.' % (
-        bad_inputs.REFERENCE_VERSION, tf.__version__))
+        constants.TF1_VERSION, tf.__version__))
   tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
   batch_norm = tf.contrib.layers.batch_norm
   selected = bad_inputs.cases()
@@ -47,8 +51,7 @@ def main(argv=None):
     selected = [c for c in selected if pattern.search(c.id)]
   records = {}
   if args.filter and os.path.exists(args.out):
-    with open(args.out) as f:
-      records = json.load(f)['cases']
+    records = corpus.read_json(args.out)['cases']
   for case in selected:
     record = bad_inputs_runner.run_case(tf, batch_norm, case)
     records[case.id] = record
@@ -67,10 +70,8 @@ def main(argv=None):
       'generator': 'scripts/probe_bad_inputs.py',
       'cases': {i: records[i] for i in order if i in records},
   }
-  os.makedirs(os.path.dirname(args.out), exist_ok=True)
-  with open(args.out, 'w') as f:
-    json.dump(result, f, indent=1)
-    f.write('\n')
+  os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+  corpus.write_json(args.out, result, sort_keys=False)
   print('%d probe case(s) written to %s' % (len(result['cases']), args.out))
   return 0
 

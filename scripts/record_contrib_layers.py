@@ -4,272 +4,48 @@ Run with Python 3.7 and TensorFlow 1.15.5:
 
   python scripts/record_contrib_layers.py [--out DIR]
 
-For every case in CASES, builds a fresh graph, calls the case with
-`tf.contrib.layers` and records, under the case id:
-
-  values        the evaluated result (in contrib_layers.npz as CASE_ID);
-  output        the result tensor's name, dtype and shape, or 'None' when the
-                function returned None;
-  ops           the names and types of every op the case created, in order;
-  collections   REGULARIZATION_LOSSES tensor names after the case;
-  error         the exception type and message, for cases that raise.
-
-Written to DIR (default contrib_bn/goldens/contrib_layers): contrib_layers.json
-and contrib_layers.npz. The cases are plain functions of
-(tf.compat.v1, the tf.contrib.layers module), so tests/test_contrib_layers.py
-replays the very same calls on TF 2.x against `tf.contrib.layers` after
-`contrib_bn.install()`.
+Runs every case of `contrib_bn/conformance/contrib_layers_cases.py` twice,
+and writes contrib_layers.json and contrib_layers.npz to DIR (default
+contrib_bn/goldens/contrib_layers) only if both recordings are identical.
 """
 
-import json
+import argparse
 import os
+import runpy
 import sys
-import tempfile
 
 import numpy as np
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_OUT = os.path.join(_ROOT, 'contrib_bn', 'goldens', 'contrib_layers')
-REFERENCE_VERSION = '1.15.5'
-JSON_NAME = 'contrib_layers.json'
-NPZ_NAME = 'contrib_layers.npz'
+# This tree's contrib_bn, for its TF-free modules (the rest needs TF 2).
+runpy.run_path(os.path.join(_ROOT, 'contrib_bn', 'conformance',
+                            'tf1_import.py'))['register']()
 
-GRAPH_SEED = 7
-OP_SEED = 42
-
-# Weights the regularizer cases penalize.
-_W1 = np.arange(-6, 6, dtype=np.float64).reshape(3, 4) / 5.0
-_W2 = np.linspace(-1.5, 2.0, 6).reshape(2, 3)
-
-
-def _initializer_case(make, shape, graph_seed, dtype_name='float32',
-                      through_variable=False):
-  def case(tf, layers):
-    if graph_seed is not None:
-      tf.set_random_seed(graph_seed)
-    init = make(layers)
-    dtype = tf.as_dtype(dtype_name)
-    if through_variable:
-      # The variable itself: evaluated after the global initializer.
-      return tf.get_variable('w', shape=shape, dtype=dtype, initializer=init)
-    return init(shape, dtype=dtype)
-  return case
-
-
-def _initializer_cases():
-  makers = {
-      'xavier_uniform': lambda l: l.xavier_initializer(seed=OP_SEED),
-      'xavier_normal': lambda l: l.xavier_initializer(uniform=False,
-                                                      seed=OP_SEED),
-      'xavier_conv2d': lambda l: l.xavier_initializer_conv2d(seed=OP_SEED),
-      'vs_default': lambda l: l.variance_scaling_initializer(seed=OP_SEED),
-      'vs_fan_out_uniform': lambda l: l.variance_scaling_initializer(
-          factor=1.0, mode='FAN_OUT', uniform=True, seed=OP_SEED),
-      'vs_fan_avg_normal': lambda l: l.variance_scaling_initializer(
-          factor=3.0, mode='FAN_AVG', uniform=False, seed=OP_SEED),
-      'vs_fan_in_uniform': lambda l: l.variance_scaling_initializer(
-          factor=0.5, mode='FAN_IN', uniform=True, seed=OP_SEED + 1),
-  }
-  shapes = {'dense': [5, 7], 'conv': [3, 3, 4, 6], 'vector': [9]}
-  cases = {}
-  for maker_id, make in makers.items():
-    for shape_id, shape in shapes.items():
-      for seeds_id, graph_seed in (('opseed', None), ('graphseed', GRAPH_SEED)):
-        cases['init/%s/%s/%s' % (maker_id, shape_id, seeds_id)] = (
-            _initializer_case(make, shape, graph_seed))
-  cases['init/vs_default/conv/float64'] = _initializer_case(
-      makers['vs_default'], shapes['conv'], GRAPH_SEED, 'float64')
-  cases['init/xavier_uniform/dense/float16'] = _initializer_case(
-      makers['xavier_uniform'], shapes['dense'], None, 'float16')
-  cases['init/xavier_uniform/scalar'] = _initializer_case(
-      makers['xavier_uniform'], [], None)
-  cases['init/vs_default/conv/get_variable'] = _initializer_case(
-      makers['vs_default'], shapes['conv'], GRAPH_SEED, through_variable=True)
-  cases['init/xavier_normal/dense/get_variable'] = _initializer_case(
-      makers['xavier_normal'], shapes['dense'], None, through_variable=True)
-  # Errors.
-  cases['init/error/mode_lower_case'] = (
-      lambda tf, l: l.variance_scaling_initializer(mode='fan_in'))
-  cases['init/error/int_dtype'] = (
-      lambda tf, l: l.variance_scaling_initializer(dtype=tf.int32))
-  cases['init/error/int_dtype_at_call'] = (
-      lambda tf, l: l.xavier_initializer()([2, 2], dtype=tf.int32))
-  return cases
-
-
-def _apply(make, weights=(_W1,), dtype='float32'):
-  def case(tf, layers):
-    regularizer = make(tf, layers)
-    if regularizer is None:
-      return 'regularizer is None'
-    return regularizer(tf.constant(weights[0], dtype=dtype, name='w'))
-  return case
-
-
-def _regularizer_cases():
-  cases = {
-      'reg/l1': _apply(lambda tf, l: l.l1_regularizer(0.5)),
-      'reg/l1_scope': _apply(lambda tf, l: l.l1_regularizer(0.5, scope='s')),
-      'reg/l1_float64': _apply(lambda tf, l: l.l1_regularizer(0.3),
-                               dtype='float64'),
-      'reg/l1_tensor_scale': _apply(
-          lambda tf, l: l.l1_regularizer(tf.constant(0.25))),
-      'reg/l2': _apply(lambda tf, l: l.l2_regularizer(0.5)),
-      'reg/l2_scope': _apply(lambda tf, l: l.l2_regularizer(0.5, scope='s')),
-      'reg/l2_tiny': _apply(lambda tf, l: l.l2_regularizer(4e-5)),
-      'reg/l1_l2': _apply(lambda tf, l: l.l1_l2_regularizer(0.5, 0.25)),
-      'reg/l1_l2_defaults': _apply(lambda tf, l: l.l1_l2_regularizer()),
-      'reg/l1_l2_scope': _apply(
-          lambda tf, l: l.l1_l2_regularizer(0.5, 0.25, scope='both')),
-      'reg/l1_l2_no_l1': _apply(lambda tf, l: l.l1_l2_regularizer(0.0, 0.25)),
-      'reg/l1_l2_no_l2': _apply(lambda tf, l: l.l1_l2_regularizer(0.5, 0.0)),
-      'reg/sum': _apply(lambda tf, l: l.sum_regularizer(
-          [l.l1_regularizer(0.5), None, l.l2_regularizer(0.25)])),
-      'reg/sum_scope': _apply(lambda tf, l: l.sum_regularizer(
-          [l.l1_regularizer(0.5)], scope='total')),
-      'reg/sum_with_zero_scale': _apply(lambda tf, l: l.sum_regularizer(
-          [l.l1_regularizer(0.0), l.l2_regularizer(0.25)])),
-      'reg/sum_all_zero': _apply(lambda tf, l: l.sum_regularizer(
-          [l.l1_regularizer(0.0)])),
-      'reg/sum_empty': _apply(lambda tf, l: l.sum_regularizer([None])),
-      'reg/l1_zero': _apply(lambda tf, l: l.l1_regularizer(0.0)),
-      'reg/l2_zero': _apply(lambda tf, l: l.l2_regularizer(0.0)),
-      'reg/l1_l2_both_zero': _apply(
-          lambda tf, l: l.l1_l2_regularizer(0.0, 0.0)),
-  }
-  for name, call in {
-      'l1_int': lambda l: l.l1_regularizer(1),
-      'l1_bool': lambda l: l.l1_regularizer(True),
-      'l1_negative': lambda l: l.l1_regularizer(-0.5),
-      'l2_int': lambda l: l.l2_regularizer(2),
-      'l2_negative': lambda l: l.l2_regularizer(-1e-3),
-      'l1_l2_int_l1': lambda l: l.l1_l2_regularizer(1, 0.5),
-      'l1_l2_int_l2': lambda l: l.l1_l2_regularizer(0.5, 3),
-      'l1_l2_negative_l1': lambda l: l.l1_l2_regularizer(-0.5, 0.5),
-      'l1_l2_negative_l2': lambda l: l.l1_l2_regularizer(0.5, -0.5),
-  }.items():
-    cases['reg/error/' + name] = (lambda call: lambda tf, l: call(l))(call)
-
-  def apply_two(tf, layers):
-    weights = [tf.constant(_W1, tf.float32), tf.constant(_W2, tf.float32)]
-    return layers.apply_regularization(layers.l2_regularizer(0.5), weights)
-
-  def apply_collection(tf, layers):
-    for index, value in enumerate((_W1, _W2)):
-      tf.add_to_collection(tf.GraphKeys.WEIGHTS,
-                           tf.constant(value, tf.float32, name='w%d' % index))
-    return layers.apply_regularization(layers.l1_regularizer(0.1))
-
-  def apply_zero_scale(tf, layers):
-    return layers.apply_regularization(layers.l1_regularizer(0.0),
-                                       [tf.constant(_W1, tf.float32)])
-
-  def apply_no_weights(tf, layers):
-    return layers.apply_regularization(layers.l2_regularizer(0.5))
-
-  def apply_not_scalar(tf, layers):
-    return layers.apply_regularization(lambda w: w * 2.0,
-                                       [tf.constant(_W1, tf.float32)])
-
-  def apply_twice(tf, layers):
-    weights = [tf.constant(_W1, tf.float32)]
-    layers.apply_regularization(layers.l2_regularizer(0.5), weights)
-    return layers.apply_regularization(layers.l1_regularizer(0.5), weights)
-
-  cases.update({
-      'apply/two_weights': apply_two,
-      'apply/weights_collection': apply_collection,
-      'apply/zero_scale': apply_zero_scale,
-      'apply/twice': apply_twice,
-      'apply/error/no_weights': apply_no_weights,
-      'apply/error/not_scalar': apply_not_scalar,
-  })
-  return cases
-
-
-def all_cases():
-  cases = _initializer_cases()
-  cases.update(_regularizer_cases())
-  return cases
-
-
-def run_case(case_id, case, tf, layers):
-  """Runs one case in a fresh graph; returns (record dict, value or None)."""
-  graph = tf.Graph()
-  record = {}
-  value = None
-  with graph.as_default():
-    try:
-      result = case(tf, layers)
-    except Exception as error:  # pylint: disable=broad-except
-      record['error'] = {'type': type(error).__name__, 'message': str(error)}
-      result = None
-    if isinstance(result, str):
-      record['output'] = result
-      result = None
-    elif result is not None:
-      record['output'] = {'name': result.name,
-                          'dtype': result.dtype.base_dtype.name,
-                          'shape': result.shape.as_list()}
-      with tf.Session(graph=graph) as session:
-        session.run(tf.global_variables_initializer())
-        value = np.asarray(session.run(result))
-    record['ops'] = [[op.name, op.type] for op in graph.get_operations()]
-    record['collections'] = {
-        'regularization_losses': [
-            t.name for t in graph.get_collection(
-                tf.GraphKeys.REGULARIZATION_LOSSES)]}
-  del case_id
-  return record, value
-
-
-def record_all(tf, layers):
-  records, values = {}, {}
-  for case_id, case in sorted(all_cases().items()):
-    record, value = run_case(case_id, case, tf, layers)
-    records[case_id] = record
-    if value is not None:
-      values[case_id] = value
-  return records, values
-
-
-def _write_atomically(path, write):
-  directory = os.path.dirname(path)
-  handle, temp = tempfile.mkstemp(dir=directory,
-                                  suffix=os.path.splitext(path)[1])
-  with os.fdopen(handle, 'wb') as f:
-    write(f)
-  os.chmod(temp, 0o644)
-  os.rename(temp, path)
+from contrib_bn import constants  # pylint: disable=g-import-not-at-top,wrong-import-position
+from contrib_bn.conformance import contrib_layers_cases as cases  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def main(argv=None):
-  import argparse  # pylint: disable=g-import-not-at-top
   parser = argparse.ArgumentParser(
       description="Record TF 1.15.5's tf.contrib.layers initializers and "
       'regularizers (values, op names, errors). Exit status 0 on success.')
-  parser.add_argument('--out', default=DEFAULT_OUT,
+  parser.add_argument('--out', default=cases.DEFAULT_DIR,
                       help='output directory (default: %(default)s)')
   args = parser.parse_args(argv)
   import tensorflow as tf_root  # pylint: disable=g-import-not-at-top
-  if tf_root.__version__ != REFERENCE_VERSION:
+  if tf_root.__version__ != constants.TF1_VERSION:
     parser.error('goldens come from TensorFlow %s; this is %s' %
-                 (REFERENCE_VERSION, tf_root.__version__))
+                 (constants.TF1_VERSION, tf_root.__version__))
   import tensorflow.contrib.layers as layers  # pylint: disable=g-import-not-at-top
   tf = tf_root.compat.v1
-  records, values = record_all(tf, layers)
-  again = record_all(tf, layers)
+  records, values = cases.record_all(tf, layers)
+  again = cases.record_all(tf, layers)
   if again[0] != records or sorted(again[1]) != sorted(values) or any(
       not np.array_equal(values[k], again[1][k]) for k in values):
     print('the two recordings differ; nothing written', file=sys.stderr)
     return 1
-  if not os.path.isdir(args.out):
-    os.makedirs(args.out)
-  payload = {'tensorflow': tf_root.__version__, 'cases': records}
-  _write_atomically(os.path.join(args.out, JSON_NAME), lambda f: f.write(
-      json.dumps(payload, indent=1, sort_keys=True).encode('utf-8')))
-  _write_atomically(os.path.join(args.out, NPZ_NAME),
-                    lambda f: np.savez(f, **values))
+  os.makedirs(args.out, exist_ok=True)
+  cases.write(args.out, tf_root.__version__, records, values)
   print('recorded %d cases (%d with values, %d errors)' %
         (len(records), len(values),
          sum('error' in r for r in records.values())))

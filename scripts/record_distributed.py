@@ -15,21 +15,25 @@ variable and the ops writing it. Files are written into
 a staging directory and moved into place only when every case recorded.
 """
 
-import json
 import os
 import re
-import shutil
+import runpy
 import sys
-import tempfile
 
 from absl import app
 from absl import flags
-import numpy as np
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_PACKAGE = os.path.join(_ROOT, 'contrib_bn')
-DEFAULT_OUT = os.path.join(_PACKAGE, 'goldens', 'distributed')
-REFERENCE_VERSION = '1.15.5'
+# This tree's contrib_bn, for its TF-free modules (the rest needs TF 2).
+runpy.run_path(os.path.join(_ROOT, 'contrib_bn', 'conformance',
+                            'tf1_import.py'))['register']()
+
+from contrib_bn import constants  # pylint: disable=g-import-not-at-top,wrong-import-position
+from contrib_bn.conformance import corpus  # pylint: disable=g-import-not-at-top,wrong-import-position
+from contrib_bn.conformance import distributed  # pylint: disable=g-import-not-at-top,wrong-import-position
+from contrib_bn.conformance import matching  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+DEFAULT_OUT = corpus.directory('distributed')
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('out', DEFAULT_OUT, 'Directory the corpus is written to.')
@@ -37,13 +41,6 @@ flags.DEFINE_string('filter', None, 'Only record case ids matching this regex.')
 flags.DEFINE_boolean('check_determinism', False,
                      'Record every case twice and require bit-identical '
                      'arrays; nothing is written if any case differs.')
-
-
-sys.path.insert(0, _ROOT)  # the tree's contrib_bn; its root imports nothing
-
-# Only the TF-free conformance modules: the rest of contrib_bn needs TF 2.
-from contrib_bn.conformance import matching  # pylint: disable=g-import-not-at-top,wrong-import-position
-from contrib_bn.conformance import distributed  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def record_case(tf, case, checkpoint_prefix):
@@ -87,20 +84,12 @@ def record_case(tf, case, checkpoint_prefix):
   return record, arrays
 
 
-def _write_json(path, value):
-  staged = path + '.tmp'
-  with open(staged, 'w') as f:
-    json.dump(value, f, indent=1, sort_keys=True)
-    f.write('\n')
-  os.replace(staged, path)
-
-
 def main(argv):
   del argv
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  if tf.__version__ != REFERENCE_VERSION:
+  if tf.__version__ != constants.TF1_VERSION:
     sys.exit('The corpus is recorded with TensorFlow %s; this is %s.' %
-             (REFERENCE_VERSION, tf.__version__))
+             (constants.TF1_VERSION, tf.__version__))
   tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
   cases = distributed.CASES
   if FLAGS.filter:
@@ -108,58 +97,39 @@ def main(argv):
     cases = [c for c in cases if pattern.search(c['id'])]
   if not cases:
     sys.exit('No case matches --filter %r.' % FLAGS.filter)
-  staging = tempfile.mkdtemp(prefix='dist_goldens_')
-  problems = []
-  recorded = []
-  for number, case in enumerate(cases, 1):
-    record, arrays = record_case(
-        tf, case, os.path.join(staging, 'checkpoints', case['id']))
-    if FLAGS.check_determinism and 'error' not in record:
-      _, again = record_case(tf, case, os.path.join(staging, 'again'))
-      if not matching.arrays_identical(arrays, again):
-        problems.append('%s: two recordings differ' % case['id'])
-    np.savez_compressed(os.path.join(staging, case['id'] + '.npz'), **arrays)
-    _write_json(os.path.join(staging, case['id'] + '.json'), record)
-    recorded.append(case['id'])
-    print('[%d/%d] %s recorded%s' % (
-        number, len(cases), case['id'],
-        ' (TF 1.15 error: %s)' % record['error']['type']
-        if 'error' in record else ''))
-    sys.stdout.flush()
-  if problems:
-    print('\n'.join(problems))
-    shutil.rmtree(staging)
-    sys.exit('%d problem(s); nothing written.' % len(problems))
-  checkpoints = os.path.join(FLAGS.out, 'checkpoints')
-  os.makedirs(checkpoints, exist_ok=True)
-  for case_id in recorded:
-    for suffix in ('.json', '.npz'):
-      os.replace(os.path.join(staging, case_id + suffix),
-                 os.path.join(FLAGS.out, case_id + suffix))
-    for suffix in ('.index', '.data-00000-of-00001'):
-      if not os.path.exists(os.path.join(staging, 'checkpoints',
-                                         case_id + suffix)):
-        continue
-      shutil.move(os.path.join(staging, 'checkpoints', case_id + suffix),
-                  os.path.join(checkpoints, case_id + suffix))
-  shutil.rmtree(staging)
+  with corpus.Staging(FLAGS.out) as staging:
+    problems = []
+    for number, case in enumerate(cases, 1):
+      record, arrays = record_case(
+          tf, case, staging.path('checkpoints', case['id']))
+      if FLAGS.check_determinism and 'error' not in record:
+        _, again = record_case(tf, case, staging.path('again', case['id']))
+        if not matching.arrays_identical(arrays, again):
+          problems.append('%s: two recordings differ' % case['id'])
+      corpus.write_arrays(staging.path(case['id'] + '.npz'), arrays)
+      corpus.write_json(staging.path(case['id'] + '.json'), record)
+      print('[%d/%d] %s recorded%s' % (
+          number, len(cases), case['id'],
+          ' (TF 1.15 error: %s)' % record['error']['type']
+          if 'error' in record else ''))
+      sys.stdout.flush()
+    if problems:
+      print('\n'.join(problems))
+      sys.exit('%d problem(s); nothing written.' % len(problems))
+    for case in cases:
+      staging.commit(corpus.case_files(case['id']))
   if not FLAGS.filter:
-    _write_json(os.path.join(FLAGS.out, 'placement.json'), {
+    corpus.write_json(os.path.join(FLAGS.out, 'placement.json'), {
         case['id']: {'case': case, 'placement': distributed.placement(
             tf, tf.contrib.layers.batch_norm, case)}
         for case in distributed.PLACEMENT_CASES})
     print('placement under replica_device_setter recorded')
-  manifest = os.path.join(FLAGS.out, 'manifest.json')
-  known = set(recorded)
-  if os.path.exists(manifest):
-    with open(manifest) as f:
-      known |= set(json.load(f)['cases'])
-  _write_json(manifest, {
-      'reference': 'tf.contrib.layers.batch_norm under MirroredStrategy',
-      'tensorflow_version': tf.__version__,
-      'replicas': distributed.REPLICAS,
-      'cases': [i for i in distributed.case_ids() if i in known]})
-  print('%d case(s) recorded into %s' % (len(recorded), FLAGS.out))
+  corpus.update_manifest(
+      FLAGS.out, distributed.case_ids(), [c['id'] for c in cases],
+      {'reference': 'tf.contrib.layers.batch_norm under MirroredStrategy',
+       'tensorflow_version': tf.__version__,
+       'replicas': distributed.REPLICAS})
+  print('%d case(s) recorded into %s' % (len(cases), FLAGS.out))
 
 
 if __name__ == '__main__':

@@ -17,23 +17,28 @@ output after training; `var/<name>`: every variable after training) and
 `checkpoints/<case>.{index,data-00000-of-00001}`.
 
 Only the TF1 API that every 1.x release shares is used (no `tf.compat.v1`,
-which appeared in 1.13), and no f-strings beyond Python 3.6's.
+which appeared in 1.13), and no f-strings beyond Python 3.6's; the files are
+written through contrib_bn/conformance/corpus.py, which keeps to both.
 """
 
 import argparse
-import json
 import os
 import platform
 import re
-import shutil
+import runpy
 import sys
-import tempfile
 import zlib
 
 import numpy as np
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_OUT = os.path.join(_ROOT, 'contrib_bn', 'goldens', 'eras')
+# This tree's contrib_bn, for its TF-free modules (the rest needs TF 2).
+runpy.run_path(os.path.join(_ROOT, 'contrib_bn', 'conformance',
+                            'tf1_import.py'))['register']()
+
+from contrib_bn.conformance import corpus  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+DEFAULT_OUT = corpus.directory('eras')
 
 STEPS = 5
 LEARNING_RATE = 0.1
@@ -186,13 +191,6 @@ def record_case(tf, case, checkpoint_prefix):
   return record, arrays
 
 
-def _write(out, record, arrays):
-  with open(os.path.join(out, record['id'] + '.json'), 'w') as f:
-    json.dump(record, f, indent=1, sort_keys=True)
-    f.write('\n')
-  np.savez_compressed(os.path.join(out, record['id'] + '.npz'), **arrays)
-
-
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
   parser.add_argument('--out', default=DEFAULT_OUT,
@@ -211,22 +209,16 @@ def main(argv=None):
   if not cases:
     sys.exit('No case matches --filter %r.' % args.filter)
   out = os.path.join(args.out, 'tf' + tf.__version__)
-  checkpoints = os.path.join(out, 'checkpoints')
-  if not os.path.isdir(checkpoints):
-    os.makedirs(checkpoints)
-  staging = tempfile.mkdtemp(prefix='era_checkpoints_')
-  try:
+  with corpus.Staging(out) as staging:
     for case in cases:
-      prefix = os.path.join(staging, case['id'])
-      record, arrays = record_case(tf, case, prefix)
-      for suffix in ('.index', '.data-00000-of-00001'):
-        shutil.copyfile(prefix + suffix,
-                        os.path.join(checkpoints, case['id'] + suffix))
-      _write(out, record, arrays)
+      record, arrays = record_case(
+          tf, case, staging.path('checkpoints', case['id']))
+      corpus.write_json(staging.path(case['id'] + '.json'), record)
+      corpus.write_arrays(staging.path(case['id'] + '.npz'), arrays)
       print('%-24s %s' % (case['id'], ' '.join(
           name for name, _, _ in record['checkpoint_variables'])))
-  finally:
-    shutil.rmtree(staging)
+    for case in cases:
+      staging.commit(corpus.case_files(case['id']))
   print('%d case(s) recorded into %s' % (len(cases), out))
 
 

@@ -11,15 +11,16 @@ variables afterwards to `fetches.json`.
 """
 
 import os
+import runpy
 import sys
 
 from absl import app
 from absl import flags
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, _ROOT)  # the tree's contrib_bn; its root imports nothing
-
-# Only TF-free conformance modules: the rest of contrib_bn needs TF 2.
+# This tree's contrib_bn, for its TF-free modules (the rest needs TF 2).
+runpy.run_path(os.path.join(_ROOT, 'contrib_bn', 'conformance',
+                            'tf1_import.py'))['register']()
 from contrib_bn import constants  # pylint: disable=g-import-not-at-top,wrong-import-position
 from contrib_bn.conformance import fetches  # pylint: disable=g-import-not-at-top,wrong-import-position
 

@@ -4,227 +4,50 @@ Run with Python 3.7 and TensorFlow 1.15.5:
 
   python scripts/record_migration.py [--out DIR]
 
-The example is imported by path and trained with the real
-`tf.contrib.layers.batch_norm` for FIRST_STEPS + MORE_STEPS steps. Written to
-DIR (default contrib_bn/goldens/migration/tf1.15.5):
-
-  ckpt_step0.*, ckpt_step5.*  TF1 checkpoints (all global variables, momentum
-                              slots included) after initialization and after
-                              FIRST_STEPS steps;
-  migration.npz               the data set, the loss before every step, the
-                              evaluation (is_training=False) logits and loss at
-                              EVAL_STEPS, and every global variable at the end;
-  migration.json              steps, seeds, variable names, shapes and dtypes,
-                              and the TensorFlow version.
-
-Everything is recorded twice in-process and must be bit-identical (arrays and
-checkpoint files) before anything is written.
-
-The functions `load_example` and `run` are also what tests/test_migration.py
-replays on TF 2.x from the recorded checkpoints, so both releases run the
-same procedure on the same example text. They import TensorFlow only when
-called, and work on either release.
+The procedure, and the files it writes to DIR (default
+contrib_bn/goldens/migration/tf1.15.5), are those of
+`contrib_bn/conformance/migration.py`. Everything is recorded twice
+in-process and must be bit-identical (arrays and checkpoint files) before
+anything is written.
 """
 
-import importlib.util
-import json
 import os
-import shutil
+import runpy
 import sys
-import tempfile
 
 from absl import app
 from absl import flags
-import numpy as np
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXAMPLE = os.path.join(_ROOT, 'examples', 'legacy_net.py')
-DEFAULT_OUT = os.path.join(_ROOT, 'contrib_bn', 'goldens', 'migration',
-                           'tf1.15.5')
-REFERENCE_VERSION = '1.15.5'
+# This tree's contrib_bn, for its TF-free modules (the rest needs TF 2).
+runpy.run_path(os.path.join(_ROOT, 'contrib_bn', 'conformance',
+                            'tf1_import.py'))['register']()
 
-# Steps trained before the mid-training checkpoint, and after it.
-FIRST_STEPS = 5
-MORE_STEPS = 5
-TOTAL_STEPS = FIRST_STEPS + MORE_STEPS
-# Steps (counted as steps completed) with a checkpoint / an evaluation.
-CHECKPOINT_STEPS = (0, FIRST_STEPS)
-EVAL_STEPS = (0, FIRST_STEPS, TOTAL_STEPS)
-
-NPZ_NAME = 'migration.npz'
-JSON_NAME = 'migration.json'
-_CHECKPOINT_SUFFIXES = ('.index', '.data-00000-of-00001')
+from contrib_bn import constants  # pylint: disable=g-import-not-at-top,wrong-import-position
+from contrib_bn.conformance import corpus  # pylint: disable=g-import-not-at-top,wrong-import-position
+from contrib_bn.conformance import migration  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('out', DEFAULT_OUT, 'Directory the golden is written to.')
-
-
-def checkpoint_prefix(directory, step):
-  """Path prefix of the checkpoint taken after `step` training steps."""
-  return os.path.join(directory, 'ckpt_step%d' % step)
-
-
-def eval_key(step, what):
-  """npz key of an evaluation result ('logits' or 'loss') at `step`."""
-  return 'eval/step%d/%s' % (step, what)
-
-
-def load_example(path=EXAMPLE, name='legacy_net'):
-  """Imports the example by path, running its migration prologue.
-
-  On TF 2.x the prologue calls `contrib_bn.install()`; callers that must leave
-  the process as they found it call `contrib_bn.uninstall()` afterwards.
-
-  Args:
-    path: the example's file.
-    name: module name to give it.
-
-  Returns:
-    The freshly executed module.
-  """
-  spec = importlib.util.spec_from_file_location(name, path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
-class _Built(object):
-  """The example's graph and the handles the procedure needs."""
-
-
-def build(example):
-  """Builds the example in a new graph with the example's graph seed."""
-  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
-  built = _Built()
-  built.graph = tf.Graph()
-  with built.graph.as_default():
-    tf.set_random_seed(example.GRAPH_SEED)
-    built.images, built.labels, built.is_training = example.build_inputs()
-    built.loss, built.train_op, built.logits = example.build_model(
-        built.images, built.labels, built.is_training)
-    built.variables = tf.global_variables()
-    built.saver = tf.train.Saver(max_to_keep=None)
-    built.init = tf.global_variables_initializer()
-  return built
-
-
-def variable_specs(built):
-  """[name, shape, dtype] of every global variable, in creation order."""
-  return [[v.op.name, v.get_shape().as_list(), v.dtype.base_dtype.name]
-          for v in built.variables]
-
-
-def run(example, first_step=0, restore_from=None, save_to=None):
-  """Trains the example from `first_step` to TOTAL_STEPS.
-
-  Each step fetches the loss in one `Session.run` and runs the train op in
-  the next (`example.train_step`). Sessions are single-threaded so that the
-  order of float reductions does not depend on the machine's core count.
-
-  Args:
-    example: the example module.
-    first_step: number of steps already trained, i.e. the step the
-      `restore_from` checkpoint was taken at.
-    restore_from: checkpoint prefix to restore, or None to initialize
-      (allowed only with `first_step` 0).
-    save_to: directory to save the CHECKPOINT_STEPS checkpoints into, or
-      None.
-
-  Returns:
-    (arrays, info). `arrays`: 'images', 'labels', 'losses' (the loss before
-    each step from `first_step`), evaluation logits and loss at the
-    EVAL_STEPS from `first_step` on (see `eval_key`), and 'var/<name>' for
-    every global variable after the last step. `info`: 'variables' (see
-    `variable_specs`) and 'variable_op_types' (sorted set of the variables'
-    op types).
-  """
-  import tensorflow.compat.v1 as tf  # pylint: disable=g-import-not-at-top
-  if restore_from is None and first_step != 0:
-    raise ValueError('Starting at step %d needs a checkpoint.' % first_step)
-  built = build(example)
-  data, targets = example.make_dataset()
-  arrays = {'images': data, 'labels': targets}
-  losses = []
-  config = tf.ConfigProto(intra_op_parallelism_threads=1,
-                          inter_op_parallelism_threads=1)
-  with tf.Session(graph=built.graph, config=config) as sess:
-    if restore_from is None:
-      sess.run(built.init)
-    else:
-      built.saver.restore(sess, restore_from)
-    step = first_step
-    while True:
-      if step in EVAL_STEPS:
-        logits, loss = sess.run(
-            [built.logits, built.loss],
-            {built.images: data, built.labels: targets,
-             built.is_training: False})
-        arrays[eval_key(step, 'logits')] = logits
-        arrays[eval_key(step, 'loss')] = np.asarray(loss)
-      if save_to is not None and step in CHECKPOINT_STEPS:
-        built.saver.save(sess, checkpoint_prefix(save_to, step),
-                         write_meta_graph=False, write_state=False)
-      if step == TOTAL_STEPS:
-        break
-      batch = example.batch_slice(step)
-      losses.append(example.train_step(
-          sess, built.loss, built.train_op,
-          {built.images: data[batch], built.labels: targets[batch]}))
-      step += 1
-    arrays['losses'] = np.asarray(losses, dtype=np.float32)
-    for var, value in zip(built.variables, sess.run(built.variables)):
-      arrays['var/' + var.op.name] = np.asarray(value)
-  info = {
-      'variables': variable_specs(built),
-      'variable_op_types': sorted({v.op.type for v in built.variables}),
-  }
-  return arrays, info
-
-
-def _differences(a, b):
-  """Keys whose arrays are not bit-identical (missing keys included)."""
-  different = sorted(set(a) ^ set(b))
-  for key in sorted(set(a) & set(b)):
-    x, y = np.asarray(a[key]), np.asarray(b[key])
-    if x.dtype != y.dtype or x.shape != y.shape or x.tobytes() != y.tobytes():
-      different.append(key)
-  return different
-
-
-def _checkpoint_differences(dir_a, dir_b):
-  different = []
-  for step in CHECKPOINT_STEPS:
-    for suffix in _CHECKPOINT_SUFFIXES:
-      name = os.path.basename(checkpoint_prefix(dir_a, step)) + suffix
-      with open(os.path.join(dir_a, name), 'rb') as f:
-        first = f.read()
-      with open(os.path.join(dir_b, name), 'rb') as f:
-        second = f.read()
-      if first != second:
-        different.append(name)
-  return different
+flags.DEFINE_string('out', migration.DEFAULT_DIR,
+                    'Directory the golden is written to.')
 
 
 def main(argv):
   del argv
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  if tf.__version__ != REFERENCE_VERSION:
+  if tf.__version__ != constants.TF1_VERSION:
     sys.exit('The migration golden is recorded with TensorFlow %s; this is %s.'
-             % (REFERENCE_VERSION, tf.__version__))
+             % (constants.TF1_VERSION, tf.__version__))
   tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
-  example = load_example()
-  staging = tempfile.mkdtemp(prefix='migration_')
-  try:
+  example = migration.load_example()
+  with corpus.Staging(FLAGS.out) as staging:
     runs = []
-    for attempt in ('first', 'second'):
-      directory = os.path.join(staging, attempt)
-      os.makedirs(directory)
-      arrays, info = run(example, save_to=directory)
+    # The first run is staged where it is committed from, the second beside.
+    for directory in (staging.directory,
+                      os.path.dirname(staging.path('again', 'arrays'))):
+      arrays, info = migration.run(example, save_to=directory)
       runs.append((directory, arrays, info))
-    problems = _differences(runs[0][1], runs[1][1])
-    problems += _checkpoint_differences(runs[0][0], runs[1][0])
-    if runs[0][2] != runs[1][2]:
-      problems.append('variable list')
+    problems = migration.differences(runs[0], runs[1])
     if problems:
       sys.exit('Two recordings differ in %s; nothing written.' %
                ', '.join(problems))
@@ -233,30 +56,23 @@ def main(argv):
         'example': 'examples/legacy_net.py',
         'reference': 'tf.contrib.layers.batch_norm',
         'tensorflow_version': tf.__version__,
-        'first_steps': FIRST_STEPS,
-        'more_steps': MORE_STEPS,
-        'checkpoint_steps': list(CHECKPOINT_STEPS),
-        'checkpoints': [os.path.basename(checkpoint_prefix(directory, s))
-                        for s in CHECKPOINT_STEPS],
-        'eval_steps': list(EVAL_STEPS),
+        'first_steps': migration.FIRST_STEPS,
+        'more_steps': migration.MORE_STEPS,
+        'checkpoint_steps': list(migration.CHECKPOINT_STEPS),
+        'checkpoints': [
+            os.path.basename(migration.checkpoint_prefix(directory, s))
+            for s in migration.CHECKPOINT_STEPS],
+        'eval_steps': list(migration.EVAL_STEPS),
         'data_seed': example.DATA_SEED,
         'graph_seed': example.GRAPH_SEED,
         'variables': info['variables'],
     }
-    os.makedirs(FLAGS.out, exist_ok=True)
-    for step in CHECKPOINT_STEPS:
-      for suffix in _CHECKPOINT_SUFFIXES:
-        name = os.path.basename(checkpoint_prefix(directory, step)) + suffix
-        shutil.copyfile(os.path.join(directory, name),
-                        os.path.join(FLAGS.out, name))
-    np.savez_compressed(os.path.join(FLAGS.out, NPZ_NAME), **arrays)
-    with open(os.path.join(FLAGS.out, JSON_NAME), 'w') as f:
-      json.dump(record, f, indent=1, sort_keys=True)
-      f.write('\n')
-  finally:
-    shutil.rmtree(staging)
+    corpus.write_arrays(os.path.join(directory, migration.NPZ_NAME), arrays)
+    corpus.write_json(os.path.join(directory, migration.JSON_NAME), record)
+    staging.commit(migration.checkpoint_files(directory) +
+                   [migration.NPZ_NAME, migration.JSON_NAME])
   print('Recorded %d steps, %d variables into %s' %
-        (TOTAL_STEPS, len(info['variables']), FLAGS.out))
+        (migration.TOTAL_STEPS, len(info['variables']), FLAGS.out))
 
 
 if __name__ == '__main__':

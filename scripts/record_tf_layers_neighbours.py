@@ -19,6 +19,7 @@ are staged and moved into place only when every case recorded (and, with
 """
 
 import os
+import runpy
 import sys
 import types
 
@@ -26,9 +27,9 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join(_ROOT, 'contrib_bn', 'goldens',
                            'tf_layers_neighbours')
 
-sys.path.insert(0, _ROOT)  # the tree's contrib_bn; its root imports nothing
-
-# Only the TF-free conformance modules: the rest of contrib_bn needs TF 2.
+# This tree's contrib_bn, for its TF-free modules (the rest needs TF 2).
+runpy.run_path(os.path.join(_ROOT, 'contrib_bn', 'conformance',
+                            'tf1_import.py'))['register']()
 from contrib_bn.conformance import tf_layers_neighbours as cases  # pylint: disable=g-import-not-at-top,wrong-import-position
 from contrib_bn.conformance import recording  # pylint: disable=g-import-not-at-top,wrong-import-position
 

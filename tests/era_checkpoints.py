@@ -6,18 +6,15 @@ written by scripts/record_era_checkpoints.py under each release.
 """
 
 import glob
-import json
 import os
 
-import numpy as np
 import pytest
 import tensorflow as tf
 
 from contrib_bn import batch_norm
+from contrib_bn.conformance import corpus
 
-ERAS_DIR = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-    'contrib_bn', 'goldens', 'eras')
+ERAS_DIR = corpus.directory('eras')
 
 
 def version_of(directory):
@@ -32,8 +29,7 @@ def era_dirs():
 def _era_cases():
   params = []
   for directory in era_dirs():
-    for path in sorted(glob.glob(os.path.join(directory, '*.json'))):
-      case_id = os.path.basename(path)[:-len('.json')]
+    for case_id in corpus.recorded_ids(directory):
       params.append(pytest.param(directory, case_id,
                                  id='%s-%s' % (os.path.basename(directory),
                                                case_id)))
@@ -47,14 +43,14 @@ class Era(object):
   """One recorded case of one release."""
 
   def __init__(self, directory, case_id):
+    golden = corpus.Case(directory, case_id,
+                         'record it with scripts/record_era_checkpoints.py')
     self.directory = directory
     self.version = version_of(directory)
-    with open(os.path.join(directory, case_id + '.json')) as f:
-      self.record = json.load(f)
-    with np.load(os.path.join(directory, case_id + '.npz')) as data:
-      self.arrays = {k: data[k] for k in data.files}
+    self.record = golden.record
+    self.arrays = golden.arrays
     self.case = self.record['case']
-    self.prefix = os.path.join(directory, 'checkpoints', case_id)
+    self.prefix = corpus.checkpoint_prefix(directory, case_id)
 
   @property
   def contrib_kwargs(self):

@@ -27,10 +27,21 @@ _PACKAGE = os.path.join(_ROOT, 'contrib_bn')
 FACADE = ('contrib_bn', 'contrib_bn.__main__', 'contrib_bn.cli')
 _RANKS = {'core': 0, 'compat': 1, 'checkpoint': 1, 'conformance': 1,
           'tools': 2, 'facade': 3}
-# Run by the TF 1.15 recorders under Python 3.7: only the standard library,
-# NumPy and each other.
+# Imported under Python 3.7 and TF 1.15 (the recorders, compat_tests and
+# `regress record`, through conformance/tf1_import.py): only the standard
+# library, NumPy and each other.
 TF_FREE = ('contrib_bn.conformance.cases', 'contrib_bn.conformance.matching',
            'contrib_bn.conformance.harness',
+           'contrib_bn.conformance.corpus',
+           'contrib_bn.conformance.tf1_import',
+           'contrib_bn.conformance.fetches',
+           'contrib_bn.conformance.migration',
+           'contrib_bn.conformance.slim_nets',
+           'contrib_bn.conformance.contrib_layers_cases',
+           'contrib_bn.constants',
+           'contrib_bn.compat.arg_scope',
+           'contrib_bn.tools.graph_layers',
+           'contrib_bn.tools.regress.runner',
            'contrib_bn.conformance.bad_inputs',
            'contrib_bn.conformance.bad_inputs_runner',
            'contrib_bn.conformance.distributed',

@@ -9,7 +9,6 @@ renorm state as `renorm_mean`/`renorm_mean_weight`/`renorm_stddev`/
 reproduce the inference output that release computed.
 """
 
-import glob
 import logging
 import os
 
@@ -18,6 +17,7 @@ import pytest
 import tensorflow as tf
 
 from contrib_bn import checkpoint
+from contrib_bn.conformance import corpus
 from era_checkpoints import era_dirs
 from era_checkpoints import version_of
 from era_checkpoints import build_graph
@@ -68,7 +68,7 @@ def test_recorded_eras_cover_both_renorm_layouts():
   assert any(v >= TF115 for v in versions), versions
   layouts = set()
   for directory in era_dirs():
-    prefix = os.path.join(directory, 'checkpoints', 'renorm_r4_nhwc')
+    prefix = corpus.checkpoint_prefix(directory, 'renorm_r4_nhwc')
     layouts.update(layer.layout for layer in checkpoint.inspect(prefix))
   assert layouts == {checkpoint.LAYOUT_RENORM_TF1_14,
                      checkpoint.LAYOUT_RENORM_TF1_15}
@@ -186,8 +186,8 @@ def test_unmapped_tf_layers_scopes_are_reported_missing():
 @pytest.mark.parametrize('directory', era_dirs())
 def test_inspect_reports_release_layout(directory):
   version = version_of(directory)
-  for path in sorted(glob.glob(os.path.join(directory, '*.json'))):
-    era = Era(directory, os.path.basename(path)[:-len('.json')])
+  for case_id in corpus.recorded_ids(directory):
+    era = Era(directory, case_id)
     layers = checkpoint.inspect(era.prefix)
     listed = checkpoint.checkpoint_variables(era.prefix)
     assert sorted(listed) == [v[0] for v in era.record['checkpoint_variables']]

@@ -1,28 +1,21 @@
 """tf.contrib.layers initializers and regularizers against TF 1.15.5.
 
-scripts/record_contrib_layers.py ran every case on TF 1.15.5 with the real
+scripts/record_contrib_layers.py ran every case of
+contrib_bn/conformance/contrib_layers_cases.py on TF 1.15.5 with the real
 `tf.contrib.layers` and committed the values, op names, collections and
 errors (contrib_bn/goldens/contrib_layers). Here the same case functions run
 against `tf.contrib.layers` after `contrib_bn.install()`.
 """
 
 import importlib
-import json
-import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-import module_loading
-
 import contrib_bn
+from contrib_bn.conformance import contrib_layers_cases
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RECORDER = os.path.join(_ROOT, 'scripts', 'record_contrib_layers.py')
-GOLDEN = os.path.join(_ROOT, 'contrib_bn', 'goldens', 'contrib_layers')
-
-recorder = module_loading.load_by_path('record_contrib_layers', RECORDER)
 contrib_layers = importlib.import_module('contrib_bn.compat.contrib_layers')
 
 # Largest difference allowed, relative to max(1, max |golden|). The random
@@ -42,10 +35,8 @@ _TF2_OP_TYPES = {'Add': 'AddV2'}
 _VARIABLE_CASE_SUFFIX = '/get_variable'
 _INITIALIZER_SCOPE = 'w/Initializer/'
 
-with open(os.path.join(GOLDEN, recorder.JSON_NAME)) as _f:
-  _GOLDEN = json.load(_f)
-_VALUES = np.load(os.path.join(GOLDEN, recorder.NPZ_NAME))
-_CASES = recorder.all_cases()
+_GOLDEN, _VALUES = contrib_layers_cases.load()
+_CASES = contrib_layers_cases.all_cases()
 
 
 @pytest.fixture(scope='module')
@@ -71,13 +62,13 @@ def _ops(record, case_id, rename):
 @pytest.mark.parametrize('case_id', sorted(_CASES))
 def test_case_matches_tf115(case_id, layers):
   golden = _GOLDEN['cases'][case_id]
-  record, value = recorder.run_case(case_id, _CASES[case_id], tf.compat.v1,
-                                    layers)
+  record, value = contrib_layers_cases.run_case(
+      case_id, _CASES[case_id], tf.compat.v1, layers)
   assert record.get('error') == golden.get('error')
   assert record.get('output') == golden.get('output')
   assert record['collections'] == golden['collections']
   assert _ops(record, case_id, False) == _ops(golden, case_id, True)
-  if case_id in _VALUES.files:
+  if case_id in _VALUES:
     expected = _VALUES[case_id]
     assert value is not None
     assert value.dtype == expected.dtype and value.shape == expected.shape

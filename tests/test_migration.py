@@ -7,10 +7,9 @@ checkpoints after steps 0 and 5 plus the losses, evaluation outputs and final
 variables (contrib_bn/goldens/migration/tf1.15.5). Here the same text, with
 contrib_bn installed by its prologue, restores those checkpoints and must
 continue exactly as TF 1.15 did, through the same procedure
-(`record_migration.run`).
+(`contrib_bn.conformance.migration.run`).
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -20,14 +19,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import module_loading
-
 import contrib_bn
+from contrib_bn.conformance import migration
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(_ROOT, 'examples', 'legacy_net.py')
-RECORDER = os.path.join(_ROOT, 'scripts', 'record_migration.py')
-GOLDEN = os.path.join(_ROOT, 'contrib_bn', 'goldens', 'migration', 'tf1.15.5')
+GOLDEN = migration.DEFAULT_DIR
 
 # Largest allowed difference from TF 1.15, relative to max(1, max |golden|)
 # of each array. TF 2.x runs other kernel builds (Eigen, oneDNN) whose float32
@@ -53,24 +50,17 @@ _ORIGINAL_IMPORT = 'import tensorflow as tf\n'
 _UPGRADED_IMPORT = 'import tensorflow.compat.v1 as tf\n'
 
 
-# Loaded once per process: the recorder defines absl flags at import.
-recorder = module_loading.load_by_path('record_migration', RECORDER)
-
-
 @pytest.fixture
 def example():
   """The example module, freshly imported; contrib_bn uninstalled after."""
-  module = recorder.load_example(EXAMPLE)
+  module = migration.load_example(EXAMPLE)
   yield module
   contrib_bn.uninstall()
 
 
 @pytest.fixture(scope='module')
 def golden():
-  with np.load(os.path.join(GOLDEN, recorder.NPZ_NAME)) as f:
-    arrays = {key: f[key] for key in f.files}
-  with open(os.path.join(GOLDEN, recorder.JSON_NAME)) as f:
-    record = json.load(f)
+  record, arrays = migration.load(GOLDEN)
   return arrays, record
 
 
@@ -84,13 +74,13 @@ def _assert_matches(actual, expected, what):
 
 
 def _assert_continues_tf1(arrays, golden_arrays, first_step):
-  """`arrays` from `recorder.run(first_step=...)` match the TF 1.15 run."""
+  """`arrays` from `migration.run(first_step=...)` match the TF 1.15 run."""
   _assert_matches(arrays['losses'], golden_arrays['losses'][first_step:],
                   'losses from step %d' % first_step)
-  evaluated = [s for s in recorder.EVAL_STEPS if s >= first_step]
+  evaluated = [s for s in migration.EVAL_STEPS if s >= first_step]
   for step in evaluated:
     for what in ('logits', 'loss'):
-      key = recorder.eval_key(step, what)
+      key = migration.eval_key(step, what)
       _assert_matches(arrays[key], golden_arrays[key], key)
   expected_vars = sorted(k for k in golden_arrays if k.startswith('var/'))
   assert sorted(k for k in arrays if k.startswith('var/')) == expected_vars
@@ -101,8 +91,8 @@ def _assert_continues_tf1(arrays, golden_arrays, first_step):
 def test_golden_is_from_tf115(golden):
   _, record = golden
   assert record['tensorflow_version'] == '1.15.5'
-  assert record['first_steps'] == recorder.FIRST_STEPS
-  assert record['more_steps'] == recorder.MORE_STEPS
+  assert record['first_steps'] == migration.FIRST_STEPS
+  assert record['more_steps'] == migration.MORE_STEPS
 
 
 def test_golden_moving_statistics_were_trained(golden):
@@ -114,8 +104,8 @@ def test_golden_moving_statistics_were_trained(golden):
   assert len(means) == 3
   for key in means:
     assert np.all(np.abs(arrays[key]) > 1e-3), key
-  assert not np.allclose(arrays[recorder.eval_key(0, 'logits')],
-                         arrays[recorder.eval_key(recorder.TOTAL_STEPS,
+  assert not np.allclose(arrays[migration.eval_key(0, 'logits')],
+                         arrays[migration.eval_key(migration.TOTAL_STEPS,
                                                   'logits')])
 
 
@@ -123,7 +113,7 @@ def test_import_builds_nothing_and_keeps_eager():
   graph = tf.compat.v1.get_default_graph()
   before = len(graph.get_operations())
   try:
-    recorder.load_example(EXAMPLE)
+    migration.load_example(EXAMPLE)
     assert tf.executing_eagerly()
     assert len(graph.get_operations()) == before
   finally:
@@ -147,24 +137,24 @@ def test_dataset_matches_golden(example, golden):
 
 def test_variables_match_tf1(example, golden):
   _, record = golden
-  specs = recorder.variable_specs(recorder.build(example))
+  specs = migration.variable_specs(migration.build(example))
   assert {s[0] for s in specs} == {s[0] for s in record['variables']}
   assert sorted(specs) == sorted(record['variables'])
 
 
 def test_checkpoint_holds_exactly_the_variables(golden):
   _, record = golden
-  for step in recorder.CHECKPOINT_STEPS:
+  for step in migration.CHECKPOINT_STEPS:
     stored = dict(tf.train.list_variables(
-        recorder.checkpoint_prefix(GOLDEN, step)))
+        migration.checkpoint_prefix(GOLDEN, step)))
     assert stored == {name: shape for name, shape, _ in record['variables']}
 
 
-@pytest.mark.parametrize('first_step', recorder.CHECKPOINT_STEPS)
+@pytest.mark.parametrize('first_step', migration.CHECKPOINT_STEPS)
 def test_restored_training_matches_tf1(example, golden, first_step):
-  arrays, info = recorder.run(
+  arrays, info = migration.run(
       example, first_step=first_step,
-      restore_from=recorder.checkpoint_prefix(GOLDEN, first_step))
+      restore_from=migration.checkpoint_prefix(GOLDEN, first_step))
   # In-process TF 2.x graphs get resource variables.
   assert info['variable_op_types'] == ['VarHandleOp']
   _assert_continues_tf1(arrays, golden[0], first_step)
@@ -176,29 +166,26 @@ def test_disable_v2_behavior_matches_tf1(golden, tmp_path):
   # hence the subprocess.
   out = str(tmp_path / 'replayed.npz')
   code = textwrap.dedent('''
-      import importlib.util, sys
       import numpy as np
       import tensorflow.compat.v1 as tf
       tf.disable_v2_behavior()
-      spec = importlib.util.spec_from_file_location('record_migration', %r)
-      recorder = importlib.util.module_from_spec(spec)
-      spec.loader.exec_module(recorder)
-      example = recorder.load_example(%r)
+      from contrib_bn.conformance import migration
+      example = migration.load_example(%r)
       arrays = {}
-      for step in recorder.CHECKPOINT_STEPS:
-        replayed, info = recorder.run(
+      for step in migration.CHECKPOINT_STEPS:
+        replayed, info = migration.run(
             example, first_step=step,
-            restore_from=recorder.checkpoint_prefix(%r, step))
+            restore_from=migration.checkpoint_prefix(%r, step))
         assert info['variable_op_types'] == ['VariableV2'], info
         arrays.update({'from%%d/%%s' %% (step, k): v
                        for k, v in replayed.items()})
       np.savez(%r, **arrays)
-      ''') % (RECORDER, EXAMPLE, GOLDEN, out)
+      ''') % (EXAMPLE, GOLDEN, out)
   subprocess.run([sys.executable, '-c', code], check=True, cwd=_ROOT,
                  timeout=SUBPROCESS_TIMEOUT, env=_env_with_root())
   with np.load(out) as f:
     replayed = {key: f[key] for key in f.files}
-  for step in recorder.CHECKPOINT_STEPS:
+  for step in migration.CHECKPOINT_STEPS:
     prefix = 'from%d/' % step
     arrays = {k[len(prefix):]: v for k, v in replayed.items()
               if k.startswith(prefix)}

@@ -1,6 +1,7 @@
 """tf_slim's nets on TF 2.x, through contrib_bn, against TF 1.15.5's tf.contrib.slim.nets.
 
-scripts/record_slim_nets.py ran each case (resnet_v1_50, inception_v3, and
+scripts/record_slim_nets.py ran each case of
+contrib_bn/conformance/slim_nets.py (resnet_v1_50, inception_v3, and
 small configurations of the same generators) on TF 1.15.5: the net's own arg
 scope, a training and an evaluation tower, three momentum steps
 (contrib_bn/goldens/slim). Here the same procedure runs on TF 2.x after
@@ -10,12 +11,11 @@ variables; the TF 1.15 checkpoints must restore and evaluate to TF 1.15's
 logits. The small cases' checkpoints are committed; for the full-size nets
 (~100 MB each) the checkpoint is recorded at test time by TF 1.15.5 when
 CONTRIB_BN_TF1_PYTHON names its interpreter (scripts/test.sh sets it).
-Each case starts where the procedure is well-conditioned (the recorder's
-CASES says why); the tolerances and their reasons are in
+Each case starts where the procedure is well-conditioned (slim_nets.CASES
+says why); the tolerances and their reasons are in
 slim_net_tolerances.py, shared with the TF 1.15 re-recording test.
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -23,19 +23,17 @@ import sys
 import numpy as np
 import pytest
 
-import module_loading
 import slim_net_tolerances
 
 import contrib_bn
+from contrib_bn.conformance import slim_nets
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECORDER = os.path.join(_ROOT, 'scripts', 'record_slim_nets.py')
-GOLDEN = os.path.join(_ROOT, 'contrib_bn', 'goldens', 'slim')
+GOLDEN = slim_nets.DEFAULT_DIR
 
 pytest.importorskip('tf_slim',
                     reason='tf-slim is in the test extra: pip install .[test]')
-
-recorder = module_loading.load_by_path('record_slim_nets', RECORDER)
 
 # Tolerances (each with its reason) are shared with the TF 1.15 re-recording
 # test in compat_tests/, so they live in a module without TensorFlow.
@@ -48,27 +46,24 @@ RESTORE_RTOL = slim_net_tolerances.RESTORE_RTOL
 # Seconds the TF 1.15 recorder may take for one full-size net.
 TF1_RECORD_TIMEOUT = 1800
 
-_CASES = sorted(c for c in recorder.CASES
+_CASES = sorted(c for c in slim_nets.CASES
                 if os.path.exists(os.path.join(GOLDEN, c + '.json')))
-_SMALL = [c for c in _CASES if recorder.CASES[c]['committed_checkpoint']]
-_FULL = [c for c in _CASES if not recorder.CASES[c]['committed_checkpoint']]
+_SMALL = [c for c in _CASES if slim_nets.CASES[c]['committed_checkpoint']]
+_FULL = [c for c in _CASES if not slim_nets.CASES[c]['committed_checkpoint']]
 
 
-# Cases the recorder knows whose goldens are not committed, and why. Empty:
-# every case is committed; a case added to the recorder must either get its
+# Cases the catalogue holds whose goldens are not committed, and why. Empty:
+# every case is committed; a case added to the catalogue must either get its
 # goldens or be listed here with the reason.
 NOT_COMMITTED = {}
 
 
 def test_every_case_has_a_golden():
-  assert _CASES == sorted(set(recorder.CASES) - set(NOT_COMMITTED))
+  assert _CASES == sorted(set(slim_nets.CASES) - set(NOT_COMMITTED))
 
 
 def _golden(directory, case_id):
-  with open(os.path.join(directory, case_id + '.json')) as f:
-    record = json.load(f)
-  arrays = np.load(os.path.join(directory, case_id + '.npz'))
-  return record, {k: arrays[k] for k in arrays.files}
+  return slim_nets.load(directory, case_id)
 
 
 @pytest.fixture(scope='module')
@@ -96,7 +91,7 @@ def _differences(golden_record, golden, record, arrays):
   net = golden_record['case']['net']
   found = {}
   for key in sorted(golden):
-    if key in recorder.INPUT_KEYS:
+    if key in slim_nets.INPUT_KEYS:
       assert np.array_equal(arrays[key], golden[key]), key
       continue
     if key.startswith('sum/'):
@@ -129,7 +124,7 @@ def test_training_matches_tf115(case_id, installed):
   del installed
   golden_record, golden = _golden(GOLDEN, case_id)
   assert golden_record['tensorflow'] == '1.15.5'
-  arrays, record = recorder.run(case_id)
+  arrays, record = slim_nets.run(case_id)
   worst = _compare_run(golden_record, golden, record, arrays)
   print('%s: worst scaled differences %s' % (case_id, worst))
 
@@ -143,9 +138,9 @@ def test_inception_slot_tolerance_still_catches_a_wrong_epsilon(
   del installed
   case_id = 'inception_v3_dm0.1'
   golden_record, golden = _golden(GOLDEN, case_id)
-  monkeypatch.setitem(recorder.CASES, case_id,
-                      dict(recorder.CASES[case_id], batch_norm_epsilon=2e-3))
-  arrays, record = recorder.run(case_id)
+  monkeypatch.setitem(slim_nets.CASES, case_id,
+                      dict(slim_nets.CASES[case_id], batch_norm_epsilon=2e-3))
+  arrays, record = slim_nets.run(case_id)
   found = _differences(golden_record, golden, record, arrays)
   slots = [diff for key, (diff, _) in found.items()
            if key.endswith('/Momentum')]
@@ -159,8 +154,8 @@ def test_inception_slot_tolerance_still_catches_a_wrong_epsilon(
 def test_committed_tf1_checkpoint_restores(case_id, installed):
   del installed
   golden_record, golden = _golden(GOLDEN, case_id)
-  prefix = recorder.checkpoint_prefix(GOLDEN, case_id)
-  arrays, record = recorder.run(case_id, restore_from=prefix)
+  prefix = slim_nets.checkpoint_prefix(GOLDEN, case_id)
+  arrays, record = slim_nets.run(case_id, restore_from=prefix)
   assert record['checkpointed'] == golden_record['checkpointed']
   diff = _max_scaled_diff(golden['eval_logits_final'],
                           arrays['eval_logits_restored'])
@@ -195,8 +190,8 @@ def test_full_size_tf1_checkpoint_restores(case_id, installed, tmp_path):
   assert fresh_record['variables'] == golden_record['variables']
   for key in ('loss', 'total_loss', 'eval_logits_final'):
     assert _max_scaled_diff(golden[key], fresh[key]) <= TRAINED_RTOL, key
-  prefix = recorder.checkpoint_prefix(str(tmp_path), case_id)
-  arrays, record = recorder.run(case_id, restore_from=prefix)
+  prefix = slim_nets.checkpoint_prefix(str(tmp_path), case_id)
+  arrays, record = slim_nets.run(case_id, restore_from=prefix)
   assert record['checkpointed'] == fresh_record['checkpointed']
   diff = _max_scaled_diff(fresh['eval_logits_final'],
                           arrays['eval_logits_restored'])
@@ -254,8 +249,8 @@ def test_check_determinism_writes_only_identical_recordings(
     results.append(value)
     return {'total_loss': value, 'loss': value}, {'variables': []}
 
-  monkeypatch.setattr(recorder, 'run', fake_run)
-  problems = recorder.record_cases(str(tmp_path), ['resnet_v1_50'], False,
+  monkeypatch.setattr(slim_nets, 'run', fake_run)
+  problems = slim_nets.record_cases(str(tmp_path), ['resnet_v1_50'], False,
                                    check_determinism=True)
   assert len(results) == 2
   if nudge:

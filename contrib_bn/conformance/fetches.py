@@ -27,20 +27,18 @@ with `tf.contrib.layers.batch_norm`, `verify` under TF 2 with contrib_bn's;
 it imports no TensorFlow itself and is written for Python 3.7 as well.
 """
 
-import json
 import os
 
 import numpy as np
 
+from contrib_bn.conformance import corpus
 from contrib_bn.conformance import harness
 
 LEARNING_RATE = 0.1
 FETCHES = ('output', 'loss', 'input_grad', 'param_grads', 'train_op',
            'train_op_and_loss')
 FILE_NAME = 'fetches.json'
-DEFAULT_DIR = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'goldens',
-    'fetches')
+DEFAULT_DIR = corpus.directory('fetches')
 
 _R2 = [8, 3]
 _R3 = [4, 5, 3]
@@ -192,16 +190,10 @@ def moved(record, fetch):
 
 def load(directory=None):
   """The recorded corpus: {'tensorflow_version', 'records': [...]}."""
-  with open(os.path.join(directory or DEFAULT_DIR, FILE_NAME)) as f:
-    return json.load(f)
+  return corpus.read_json(os.path.join(directory or DEFAULT_DIR, FILE_NAME))
 
 
-def dump(corpus, directory):
-  """Writes the corpus atomically to `directory`."""
+def dump(recorded, directory):
+  """Writes the recorded corpus to `directory`."""
   os.makedirs(directory, exist_ok=True)
-  path = os.path.join(directory, FILE_NAME)
-  staging = path + '.tmp'
-  with open(staging, 'w') as f:
-    json.dump(corpus, f, indent=1, sort_keys=True)
-    f.write('\n')
-  os.replace(staging, path)
+  corpus.write_json(os.path.join(directory, FILE_NAME), recorded)

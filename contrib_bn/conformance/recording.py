@@ -6,23 +6,18 @@ under TF 1.15.5 and pass their TensorFlow module in. Each recorder names its
 case catalogue, its output directory and how one case is recorded; this
 module parses the common flags, checks the TensorFlow release, stages every
 case's `<id>.json`, `<id>.npz` and `checkpoints/<id>` (twice over with
---check_determinism) and moves them into place only when all recorded.
+--check_determinism) and moves them into place only when all recorded,
+through `contrib_bn.conformance.corpus`.
 """
 
 import argparse
-import json
 import os
 import re
-import shutil
 import sys
-import tempfile
 
-import numpy as np
-
+from contrib_bn import constants
+from contrib_bn.conformance import corpus
 from contrib_bn.conformance import matching
-
-REFERENCE_VERSION = '1.15.5'
-CHECKPOINT_SUFFIXES = ('.index', '.data-00000-of-00001')
 
 
 def parse_flags(doc, default_out, argv, compared='results'):
@@ -70,9 +65,9 @@ def run(parser, args, tf_root, catalogue, record_case):
 
 def check_tensorflow(parser, tf_root):
   """Exits through `parser` unless `tf_root` is TF 1.15.5; quiets its log."""
-  if tf_root.__version__ != REFERENCE_VERSION:
+  if tf_root.__version__ != constants.TF1_VERSION:
     parser.error('goldens come from TensorFlow %s; this is %s' %
-                 (REFERENCE_VERSION, tf_root.__version__))
+                 (constants.TF1_VERSION, tf_root.__version__))
   tf_root.compat.v1.logging.set_verbosity(tf_root.compat.v1.logging.ERROR)
 
 
@@ -109,15 +104,6 @@ def infer_restored(tf, cases, api, case, data, checkpoint_prefix):
       return cases.infer(session, built, data)
 
 
-def write_json(path, value):
-  """Writes `value` to `path` through a rename, sorted and indented."""
-  staged = path + '.tmp'
-  with open(staged, 'w') as f:
-    json.dump(value, f, indent=1, sort_keys=True)
-    f.write('\n')
-  os.replace(staged, path)
-
-
 def same_recording(first, second):
   """Whether two (record, arrays or None) recordings are identical."""
   (record, arrays), (again_record, again) = first, second
@@ -142,39 +128,24 @@ def record_all(record_case, cases, out, check_determinism):
   Returns:
     0, or 1 when two recordings differed (then nothing was written).
   """
-  # Staged inside `out`, so that moving into place is an atomic rename.
-  os.makedirs(os.path.join(out, 'checkpoints'), exist_ok=True)
-  staging = tempfile.mkdtemp(prefix='.staging_', dir=out)
-  try:
+  with corpus.Staging(out) as staging:
     problems = []
     for case in cases:
-      prefix = os.path.join(staging, 'checkpoints', case['id'])
-      record, arrays = record_case(case, prefix)
+      record, arrays = record_case(
+          case, staging.path('checkpoints', case['id']))
       if check_determinism:
-        again = record_case(case, os.path.join(staging, 'again', case['id']))
+        again = record_case(case, staging.path('again', case['id']))
         if not same_recording((record, arrays), again):
           problems.append('%s: two recordings differ' % case['id'])
       if arrays is not None:
-        np.savez_compressed(os.path.join(staging, case['id'] + '.npz'),
-                            **arrays)
-      write_json(os.path.join(staging, case['id'] + '.json'), record)
+        corpus.write_arrays(staging.path(case['id'] + '.npz'), arrays)
+      corpus.write_json(staging.path(case['id'] + '.json'), record)
       print('%s recorded%s' % (case['id'], ' (error)' if arrays is None
                                else ''))
     if problems:
       print('\n'.join(problems), file=sys.stderr)
       return 1
     for case in cases:
-      names = [case['id'] + '.json', case['id'] + '.npz'] + [
-          os.path.join('checkpoints', case['id'] + s)
-          for s in CHECKPOINT_SUFFIXES]
-      for name in names:
-        target = os.path.join(out, name)
-        if os.path.exists(os.path.join(staging, name)):
-          os.replace(os.path.join(staging, name), target)
-        elif os.path.exists(target):
-          # The case raises now, or has no variables: nothing stale stays.
-          os.remove(target)
-  finally:
-    shutil.rmtree(staging, ignore_errors=True)
+      staging.commit(corpus.case_files(case['id']))
   print('%d case(s) recorded into %s' % (len(cases), out))
   return 0

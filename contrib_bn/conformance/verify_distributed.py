@@ -8,60 +8,39 @@ single-device contrib_bn graph. Cases TF 1.15 could not run must be refused at
 build time with a clear ValueError/TypeError.
 """
 
-import json
 import os
 import re
 import shutil
 import tempfile
 
-import numpy as np
 import tensorflow as tf
 
+from contrib_bn import constants
 from contrib_bn import layer
-from contrib_bn.conformance import matching
+from contrib_bn.conformance import corpus
 from contrib_bn.conformance import distributed
+from contrib_bn.conformance import matching
 from contrib_bn.conformance import verify_single_device
 
-DEFAULT_DIR = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'goldens',
-    'distributed')
+DEFAULT_DIR = corpus.directory('distributed')
 REGENERATE_HINT = (
-    'regenerate with Python 3.7 and TensorFlow 1.15.5: '
-    'python scripts/record_distributed.py --filter "^<case id>$"')
+    'regenerate with Python 3.7 and TensorFlow %s: '
+    'python scripts/record_distributed.py --filter "^<case id>$"'
+    % constants.TF1_VERSION)
+PLACEMENT = 'placement.json'
 _INPUTS = ('input', 'target', 'weights')
-REFERENCE = 'TF 1.15.5'
+REFERENCE = 'TF ' + constants.TF1_VERSION
 
 
-class Golden(object):
+class Golden(corpus.Case):
   """One recorded distributed case."""
 
   def __init__(self, directory, case_id):
-    self.id = case_id
-    base = os.path.join(directory, case_id)
-    for suffix in ('.json', '.npz'):
-      if not os.path.exists(base + suffix):
-        raise FileNotFoundError('golden file %s%s is missing; %s' %
-                                (base, suffix, REGENERATE_HINT))
-    with open(base + '.json') as f:
-      self.record = json.load(f)
-    with np.load(base + '.npz') as data:
-      self.arrays = {key: data[key] for key in data.files}
-    prefix = os.path.join(directory, 'checkpoints', case_id)
-    self.checkpoint_prefix = (prefix if os.path.exists(prefix + '.index')
-                              else None)
-
-  @property
-  def case(self):
-    return self.record['case']
-
-  @property
-  def error(self):
-    return self.record.get('error')
+    super(Golden, self).__init__(directory, case_id, REGENERATE_HINT)
 
 
 def case_ids(directory=DEFAULT_DIR):
-  with open(os.path.join(directory, 'manifest.json')) as f:
-    return list(json.load(f)['cases'])
+  return corpus.manifest_ids(directory)
 
 
 def session_config():
@@ -156,12 +135,7 @@ def verify_case(golden, scratch_dir):
 
 def placement_goldens(directory=DEFAULT_DIR):
   """`{case id: {'case', 'placement'}}` recorded under replica_device_setter."""
-  path = os.path.join(directory, 'placement.json')
-  if not os.path.exists(path):
-    raise FileNotFoundError('golden file %s is missing; %s' % (
-        path, REGENERATE_HINT))
-  with open(path) as f:
-    return json.load(f)
+  return corpus.read_json(os.path.join(directory, PLACEMENT), REGENERATE_HINT)
 
 
 def verify_placement(case_id, recorded):

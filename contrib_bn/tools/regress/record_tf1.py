@@ -9,29 +9,35 @@ place): manifest.json, inputs.npz, run.npz, ulp.npz and checkpoint/model.*.
 Progress goes to stderr; a model that fails to build or run prints its
 traceback and exits with status 3.
 
-It loads model_file.py, graph_layers.py and runner.py by path: importing the
-`contrib_bn` package would need TensorFlow 2.
+It imports only contrib_bn's TF-free modules (model_file, graph_layers,
+runner), registered by contrib_bn/conformance/tf1_import.py as the recorders
+do: the rest of the package needs TensorFlow 2, and the directory holding it
+(a TF 2 environment's site-packages) must not go on this interpreter's path.
 """
 
 import hashlib
-import importlib.util
 import json
 import os
+import runpy
 import sys
 import traceback
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_TOOLS = os.path.dirname(_HERE)
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
 
 EXIT_MODEL_FAILED = 3
 EXIT_BAD_INPUT = 2
 
 
-def _load(name, path):
-  spec = importlib.util.spec_from_file_location(name, path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+def _tf_free_modules():
+  """(model_file, graph_layers, runner) of this copy of contrib_bn."""
+  runpy.run_path(os.path.join(_PACKAGE, 'conformance',
+                              'tf1_import.py'))['register']()
+  # pylint: disable=g-import-not-at-top
+  from contrib_bn.tools import graph_layers
+  from contrib_bn.tools import model_file
+  from contrib_bn.tools.regress import runner
+  return model_file, graph_layers, runner
 
 
 def _progress(message):
@@ -48,11 +54,7 @@ def record(options):
   """Records the model; returns the manifest dict."""
   import numpy as np  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  model_file = _load('_regress_model_file', os.path.join(_TOOLS,
-                                                          'model_file.py'))
-  graph_layers = _load('_regress_graph_layers',
-                       os.path.join(_TOOLS, 'graph_layers.py'))
-  runner = _load('_regress_runner', os.path.join(_HERE, 'runner.py'))
+  model_file, graph_layers, runner = _tf_free_modules()
   if not tf.__version__.startswith('1.'):
     raise SystemExit(
         'regress record: --tf1-python %s runs TensorFlow %s; it must run '
