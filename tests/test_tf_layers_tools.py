@@ -454,3 +454,19 @@ def test_regress_names_the_tf_layers_layer_that_diverges(recordings):
               if e.group == 'layer' and e.step == 0 and e.diverged}
   assert 'batch_normalization_1' in diverged
   assert 'batch_normalization' not in diverged
+
+
+@needs_tf1
+def test_regress_reports_the_tf_layers_layers_the_train_op_skips(recordings):
+  # Unwired on both sides, so the numbers agree (the moving statistics stay
+  # at their initial values under TF 1.15 too); the TF 2 train op is still
+  # named as skipping every layer's updates, built with TF1's control flow
+  # (compare's default) and with TF 2's, where the two layers whose
+  # `training` placeholder decides a conditional update inside an If op.
+  from contrib_bn.tools.regress import compare  # pylint: disable=g-import-not-at-top
+  out = recordings('build_unwired')[0]
+  for control_flow_v2 in (False, True):
+    result = compare.compare_recording(NET + ':build_unwired', out,
+                                       control_flow_v2=control_flow_v2)
+    assert result.ok, result.problems
+    assert result.unwired == list(NET_LAYERS), control_flow_v2
