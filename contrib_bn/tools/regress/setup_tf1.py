@@ -9,7 +9,10 @@ import os
 import shutil
 import subprocess
 
-PACKAGES = ('tensorflow==1.15.5', 'protobuf<3.21', 'numpy<1.19', 'h5py<3')
+from contrib_bn import constants
+
+PACKAGES = ('tensorflow==' + constants.TF1_VERSION, 'protobuf<3.21',
+            'numpy<1.19', 'h5py<3')
 SUPPORTED = ((3, 5), (3, 6), (3, 7))
 DEFAULT_VENV = os.path.join(os.path.expanduser('~'), '.contrib_bn', 'tf115')
 
@@ -81,7 +84,7 @@ def setup(python='python3.7', venv=DEFAULT_VENV, log=print):
                     'import tensorflow.contrib.layers; print(tf.__version__)'],
                    'checking the install')
   if completed.returncode != 0 or not completed.stdout.strip().endswith(
-      '1.15.5'):
+      constants.TF1_VERSION):
     raise SetupError('TensorFlow 1.15.5 does not import in %s:\n%s' % (
         venv, completed.stdout.strip()[-1500:]))
   log('ready: use --tf1-python %s' % python_in_venv)
