@@ -1,7 +1,9 @@
-"""`batch_norm` under TensorFlow's distribution strategies, as TF 1.15 ran it.
+"""Batch norm under TensorFlow's distribution strategies, as TF 1.15 ran it.
 
 Graph mode (`tf.compat.v1`) under `MirroredStrategy` and
-`MultiWorkerMirroredStrategy` (their v1 and v2 classes) follows TF 1.15.5:
+`MultiWorkerMirroredStrategy` (their v1 and v2 classes) follows TF 1.15.5,
+for `batch_norm` and for `tf.layers.batch_normalization` /
+`BatchNormalization` (`contrib_bn.layers`, always the core-layer path):
 
 * core-layer path: the moving statistics (and renorm's `moving_stddev`,
   `renorm_mean`, `renorm_stddev`) are sync-on-read variables aggregated by
@@ -24,6 +26,7 @@ cross-replica sums live in `contrib_bn._synchronized_statistics`; this module
 decides per layer whether they apply.
 """
 
+import collections
 import contextlib
 import threading
 
@@ -106,12 +109,22 @@ def _static_training(is_training):
     return None
 
 
-def layer_context(path, is_training):
+# How the errors name a layer: in full, in a sentence, and its training
+# argument.
+Layer = collections.namedtuple('Layer', ['name', 'short', 'training'])
+CONTRIB_BATCH_NORM = Layer('contrib_bn.batch_norm', 'batch_norm',
+                           'is_training')
+TF_LAYERS_BATCH_NORM = Layer('contrib_bn.layers.batch_normalization',
+                             'tf.layers.batch_normalization', 'training')
+
+
+def layer_context(path, is_training, layer=CONTRIB_BATCH_NORM):
   """Checks the distribution context of one layer; returns a `Context`.
 
   Args:
     path: the internal path the layer takes (`constants.PATH_*`).
-    is_training: the layer's `is_training` argument.
+    is_training: the layer's `is_training` (or `training`) argument.
+    layer: the `Layer` the errors name.
 
   Returns:
     A `Context`, or None outside any strategy (and for one device).
@@ -125,9 +138,9 @@ def layer_context(path, is_training):
     if synchronized:
       raise ValueError(
           'contrib_bn.synchronized_statistics() needs a distribution '
-          'strategy: build batch_norm inside strategy.scope() of a '
+          'strategy: build %s inside strategy.scope() of a '
           'MirroredStrategy or MultiWorkerMirroredStrategy (in replica '
-          'context), or leave synchronized statistics off.')
+          'context), or leave synchronized statistics off.' % layer.short)
     return None
   strategy = tf.distribute.get_strategy()
   name = _strategy_name(strategy)
@@ -140,25 +153,26 @@ def layer_context(path, is_training):
     return None
   if not isinstance(strategy, _MIRRORED):
     raise ValueError(
-        'contrib_bn.batch_norm does not support %s: it reproduces TF 1.15 '
+        '%s does not support %s: it reproduces TF 1.15 '
         'under %s in tf.compat.v1 graph mode, and parameter servers through '
         'tf.compat.v1.train.replica_device_setter.' % (
-            name, ', '.join(SUPPORTED)))
+            layer.name, name, ', '.join(SUPPORTED)))
   if tf.executing_eagerly():
     raise ValueError(
-        'contrib_bn.batch_norm under %s needs tf.compat.v1 graph mode '
+        '%s under %s needs tf.compat.v1 graph mode '
         '(build inside a tf.Graph); eager execution and tf.function are '
-        'not supported.' % name)
+        'not supported.' % (layer.name, name))
   replica = tf.distribute.get_replica_context()
   training = _static_training(is_training)
   if replica is None:
     if training is not False:
       raise ValueError(
-          'contrib_bn.batch_norm with is_training=%r in the cross-replica '
+          '%s with %s=%r in the cross-replica '
           'context of %s: training layers must be built per replica, in '
           'strategy.extended.call_for_each_replica (or strategy.run); in '
-          'cross-replica context only is_training=False is supported.' % (
-              is_training, name))
+          'cross-replica context only %s=False is supported.' % (
+              layer.name, layer.training, is_training, name,
+              layer.training))
     if synchronized:
       raise ValueError(
           'contrib_bn.synchronized_statistics() under %s needs replica '
@@ -175,6 +189,28 @@ def layer_context(path, is_training):
         'or contrib_bn.synchronized_statistics().' % (name, is_training, path))
   # Inference computes no batch statistics, so there is nothing to sum.
   return Context(strategy, replica, synchronized and training is not False)
+
+
+def building_tf_layer(training):
+  """The distribution context of one `tf.layers` batch normalization.
+
+  `contrib_bn.layers.BatchNormalization` builds on the core-layer path, as
+  TF 1.15's `tf.layers` layer did: under a mirrored strategy its moving
+  statistics are sync-on-read variables that each replica moves with its
+  own batch, and `synchronized_statistics()` applies to it as to
+  `batch_norm`. Entered around the path's build.
+
+  Args:
+    training: the layer call's `training` argument.
+
+  Returns:
+    A context manager making the layer's `Context` current.
+
+  Raises:
+    ValueError: as `layer_context`, naming the layer and `training`.
+  """
+  return building(layer_context(constants.PATH_CORE, training,
+                                TF_LAYERS_BATCH_NORM))
 
 
 def variable_kwargs(sync_on_read):

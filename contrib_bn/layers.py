@@ -44,6 +44,7 @@ from contrib_bn import _tf_layers_conv
 from contrib_bn import _tf_layers_core
 from contrib_bn import _tf_layers_pooling
 from contrib_bn import constants
+from contrib_bn import distribute
 # The neighbours, served from here with batch normalization.
 from contrib_bn._tf_layers_conv import *  # pylint: disable=wildcard-import
 from contrib_bn._tf_layers_core import *  # pylint: disable=wildcard-import
@@ -281,9 +282,12 @@ class BatchNormalization(object):
         updates = len(tf.compat.v1.get_collection(_KEYS.UPDATE_OPS))
         losses = len(tf.compat.v1.get_collection(
             _KEYS.REGULARIZATION_LOSSES))
-        outputs = _core_path.core_batch_norm(
-            inputs, self._arguments(training), axis=axes,
-            virtual_batch_size=self.virtual_batch_size)
+        # Under a mirrored strategy: per-replica moving statistics, or
+        # synchronized ones, as for the contrib layer.
+        with distribute.building_tf_layer(training):
+          outputs = _core_path.core_batch_norm(
+              inputs, self._arguments(training), axis=axes,
+              virtual_batch_size=self.virtual_batch_size)
         self._updates.extend(_added(_KEYS.UPDATE_OPS, updates))
         if not self.built:
           self._losses.extend(_added(_KEYS.REGULARIZATION_LOSSES, losses))

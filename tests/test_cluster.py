@@ -7,7 +7,7 @@ bounded time instead of stalling CI.
 * two `MultiWorkerMirroredStrategy` workers (one replica each) reproduce the
   distributed golden corpus TF 1.15.5 recorded with MirroredStrategy, and
   with synchronized statistics equal single-device batch norm on the global
-  batch;
+  batch; `tf.layers.batch_normalization` (contrib_bn.layers) as well;
 * one parameter server and two workers under
   `tf.compat.v1.train.replica_device_setter` share the moving statistics,
   which move with each worker's batch in turn.
@@ -84,7 +84,8 @@ def _on_both_workers(work):
   return results
 
 
-def _multi_worker_run(worker_cluster, case, synchronized=False):
+def _multi_worker_run(worker_cluster, case, synchronized=False,
+                      batch_norm=contrib_bn.batch_norm):
   cluster, servers = worker_cluster
   data, target, weights = distributed.case_data(case)
 
@@ -96,7 +97,7 @@ def _multi_worker_run(worker_cluster, case, synchronized=False):
       strategy = (tf.compat.v1.distribute.experimental
                   .MultiWorkerMirroredStrategy(cluster_resolver=resolver))
       with contrib_bn.synchronized_statistics(synchronized):
-        built = distributed.build(tf, contrib_bn.batch_norm, case, strategy,
+        built = distributed.build(tf, batch_norm, case, strategy,
                                   replica_ids=task_id)
       with tf.compat.v1.Session(servers[task_id].target, graph=graph,
                                 config=_config(strategy)) as sess:
@@ -132,6 +133,34 @@ def test_multi_worker_synchronized_equals_global_batch(worker_cluster):
   single, variables = test_distribute._single_device(  # pylint: disable=protected-access
       case, data, target, weights)
   ours = _multi_worker_run(worker_cluster, case, synchronized=True)
+  test_distribute.check_against_single_device(ours, single, variables)
+
+
+def test_multi_worker_tf_layers_matches_tf1_mirrored_goldens(worker_cluster):
+  # tf.layers.batch_normalization took the contrib layer's core path in
+  # TF 1.15: the same recorded arrays hold for it.
+  import test_distribute  # pylint: disable=g-import-not-at-top
+  golden = verify_distributed.Golden(verify_distributed.DEFAULT_DIR,
+                                     'dist_core_renorm_r4')
+  ours = _multi_worker_run(worker_cluster, golden.case,
+                           batch_norm=test_distribute.tf_layers_batch_norm)
+  comparison = matching.Comparison(matching.FLOAT32_RTOL)
+  keys = [k for k in golden.arrays
+          if k.startswith('train/') or k.startswith('trained/')]
+  assert keys
+  comparison.arrays(golden.arrays, ours, keys)
+  assert not comparison.problems, comparison.problems
+
+
+def test_multi_worker_tf_layers_synchronized_equals_global_batch(
+    worker_cluster):
+  import test_distribute  # pylint: disable=g-import-not-at-top
+  case = distributed.case_by_id('dist_core_plain_r3')
+  data, target, weights = distributed.case_data(case)
+  single, variables = test_distribute._single_device(  # pylint: disable=protected-access
+      case, data, target, weights)
+  ours = _multi_worker_run(worker_cluster, case, synchronized=True,
+                           batch_norm=test_distribute.tf_layers_batch_norm)
   test_distribute.check_against_single_device(ours, single, variables)
 
 
