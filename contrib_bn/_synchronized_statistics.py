@@ -33,8 +33,9 @@ _sync_lock = threading.Lock()
 def synchronized_statistics(enabled=True):
   """Computes training batch statistics over all replicas' batches.
 
-  Every `batch_norm` built in the current default graph while the context is
-  open normalizes with the mean and variance of the global batch (the
+  Every `batch_norm`, `tf.layers.batch_normalization` and `BatchNormalization`
+  (`contrib_bn.layers`) built in the current default graph while the context
+  is open normalizes with the mean and variance of the global batch (the
   concatenation of every replica's batch) and moves its statistics with
   them, so that 2 replicas x 4 examples train like 1 device x 8. Call sites
   need no edit:
