@@ -12,7 +12,9 @@ restored into a fresh inference graph and its output compared. Tolerances
 are contrib_bn.conformance.matching's, by the case's dtype.
 """
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -23,6 +25,7 @@ import pytest
 import tensorflow as tf
 
 import contrib_bn
+from contrib_bn import cli
 from contrib_bn import layers
 from contrib_bn.conformance import tf_layers_cases as cases
 from contrib_bn.conformance import verify_tf_layers
@@ -113,6 +116,67 @@ def test_an_axis_list_normalizes_each_position_of_those_axes():
   np.testing.assert_allclose(moving_mean, mean, rtol=REFERENCE_RTOL,
                              atol=REFERENCE_RTOL)
   np.testing.assert_allclose(moving_variance, variance, rtol=REFERENCE_RTOL)
+
+
+def _copied_corpus(tmp_path, case_id):
+  """The tf_layers corpus reduced to `case_id`, copied under `tmp_path`."""
+  corpus = verify_tf_layers.Corpus(
+      CORPUS.name, CORPUS.recorder, cases=CORPUS.cases, replay=CORPUS.replay,
+      api=CORPUS.api)
+  corpus.directory = str(tmp_path)
+  os.makedirs(os.path.join(corpus.directory, 'checkpoints'))
+  for name in os.listdir(CORPUS.directory):
+    if name.startswith(case_id + '.'):
+      shutil.copy(os.path.join(CORPUS.directory, name), corpus.directory)
+  for name in os.listdir(os.path.join(CORPUS.directory, 'checkpoints')):
+    if name.startswith(case_id + '.'):
+      shutil.copy(os.path.join(CORPUS.directory, 'checkpoints', name),
+                  os.path.join(corpus.directory, 'checkpoints'))
+  return corpus
+
+
+def test_verify_reports_a_perturbed_golden(tmp_path):
+  corpus = _copied_corpus(tmp_path, 'virtual_batch_rank2_train')
+  assert verify_tf_layers.verify_case(corpus, 'virtual_batch_rank2_train').ok
+  path = os.path.join(corpus.directory, 'virtual_batch_rank2_train.npz')
+  with np.load(path) as data:
+    arrays = {k: data[k] for k in data.files}
+  arrays['step1/output'] = arrays['step1/output'] * np.float32(1.01)
+  np.savez(path, **arrays)
+  result = verify_tf_layers.verify_case(corpus, 'virtual_batch_rank2_train')
+  assert result.case_id == 'tf_layers/virtual_batch_rank2_train'
+  assert not result.ok
+  assert any('step1/output' in p for p in result.problems), result.problems
+
+
+def test_verify_reports_another_error_in_one_line(tmp_path):
+  corpus = _copied_corpus(tmp_path, 'error_virtual_batch_zero')
+  path = os.path.join(corpus.directory, 'error_virtual_batch_zero.json')
+  with open(path) as f:
+    record = json.load(f)
+  record['error']['message'] = 'another message'
+  with open(path, 'w') as f:
+    json.dump(record, f)
+  result = verify_tf_layers.verify_case(corpus, 'error_virtual_batch_zero')
+  assert result.problems == [
+      'raised ValueError: virtual_batch_size must be a positive integer that '
+      'divides the true batch size of the input Tensor; TF 1.15 raised '
+      'ValueError: another message']
+
+
+def test_verify_counts_each_tf_layers_corpus(capsys):
+  code = cli.main(['verify', '--json', '--filter',
+                   '^tf_layers/axes_rank3_1_2$|'
+                   '^tf_layers_neighbours/flatten_rank3$'])
+  captured = capsys.readouterr()
+  assert code == 0, captured.err[-3000:]
+  report = json.loads(captured.out)
+  assert report['corpora'] == {
+      'tf.layers': {'matched': 1, 'total': 1},
+      'tf.layers neighbours': {'matched': 1, 'total': 1}}
+  summary = captured.err.strip().splitlines()[-1]
+  assert summary.startswith('2/2 cases match in total: tf.layers 1/1, '
+                            'tf.layers neighbours 1/1 ('), summary
 
 
 def test_every_spelling_of_tf_layers_is_served():

@@ -1,7 +1,8 @@
 """`python -m contrib_bn verify`: every corpus, under a header saying what ran.
 
-Its own module because it runs three verifiers (single-device, distributed
-and fetch patterns), the latter two building on the first.
+Its own module because it runs four verifiers (single-device, distributed,
+fetch patterns and the two `tf.layers` corpora), the others building on the
+first.
 """
 
 import json
@@ -12,6 +13,7 @@ from contrib_bn.conformance import environment
 from contrib_bn.conformance import verify_single_device
 from contrib_bn.conformance import verify_distributed
 from contrib_bn.conformance import verify_fetches
+from contrib_bn.conformance import verify_tf_layers
 
 
 def register(subparsers):
@@ -24,7 +26,11 @@ def register(subparsers):
       'distributed corpus (MirroredStrategy on two virtual CPUs, and '
       'variable placement under replica_device_setter), and the fetch '
       'patterns (what fetching the output, the loss, the gradients or the '
-      'train op alone does to the moving statistics). A header names the '
+      'train op alone does to the moving statistics), and the tf.layers '
+      'corpora (tf.compat.v1.layers.batch_normalization and '
+      'BatchNormalization; dense, convolutions, pooling, dropout and '
+      'flatten), each case replayed with contrib_bn.layers and its TF1 '
+      'checkpoint restored. A header names the '
       'TensorFlow and Python versions, whether oneDNN and XLA were on, and '
       'the CPU and its vector features. Prints one line per case and a '
       'summary; exit code 0 when every selected case matches, 1 when one '
@@ -42,7 +48,9 @@ def register(subparsers):
       'checked unless --goldens is given)')
   parser.add_argument('--filter', default=None,
                       help='only case ids matching this regular expression '
-                      '(fetch-pattern cases are named fetch/<configuration>)')
+                      '(fetch-pattern cases are named fetch/<configuration>, '
+                      'tf.layers cases tf_layers/<id> and '
+                      'tf_layers_neighbours/<id>)')
   parser.add_argument('--xla', action='store_true',
                       help='run the single-device corpus under XLA '
                       'auto-clustering (graph_options.optimizer_options.'
@@ -52,7 +60,8 @@ def register(subparsers):
                       'fetch-pattern corpora are then skipped')
   parser.add_argument('--json', action='store_true',
                       help='print one JSON document (environment, every '
-                      'case with its problems, the totals) on stdout; the '
+                      'case with its problems, the totals and each '
+                      'corpus\'s) on stdout; the '
                       'per-case lines go to stderr as progress')
   parser.add_argument('--verbose', action='store_true',
                       help='print the full message and traceback of a case '
@@ -83,28 +92,39 @@ def command(args):
       return constants.EXIT_FAILED
   description = environment.describe(args.xla)
   out(environment.header(description))
-  results = verify_single_device.run(args.goldens, args.filter, out=out, xla=args.xla)
+  corpora = [('single device', verify_single_device.run(
+      args.goldens, args.filter, out=out, xla=args.xla))]
   # A custom single-device corpus alone says nothing about the packaged
-  # distributed and fetch-pattern ones, so those are only checked by default
-  # or when asked for. Under --xla only the single-device corpus runs: the
-  # other verifiers build their sessions without XLA.
+  # distributed, fetch-pattern and tf.layers ones, so those are only checked
+  # by default or when asked for. Under --xla only the single-device corpus
+  # runs: the other verifiers build their sessions without XLA.
   if not args.xla:
     if args.goldens is None or args.distributed_goldens is not None:
-      results = results + verify_distributed.run(
-          args.distributed_goldens, args.filter, out=out)
+      corpora.append(('distributed', verify_distributed.run(
+          args.distributed_goldens, args.filter, out=out)))
     if args.goldens is None or args.fetch_goldens is not None:
-      results = results + verify_fetches.run(
-          args.fetch_goldens, args.filter, out=out)
+      corpora.append(('fetch patterns', verify_fetches.run(
+          args.fetch_goldens, args.filter, out=out)))
+    if args.goldens is None:
+      corpora.extend(verify_tf_layers.run(args.filter, out=out))
+  corpora = [(label, found) for label, found in corpora if found]
+  results = [r for _, found in corpora for r in found]
   matched = sum(1 for r in results if r.ok)
   if results:
-    out('%d/%d cases match in total (%s)' % (
-        matched, len(results), environment.header(description)))
+    out('%d/%d cases match in total: %s (%s)' % (
+        matched, len(results), ', '.join(
+            '%s %d/%d' % (label, sum(1 for r in found if r.ok), len(found))
+            for label, found in corpora),
+        environment.header(description)))
   else:
     out('no golden case selected')
   if args.json:
     diffs = [r.max_abs_diff for r in results if r.max_abs_diff is not None]
     json.dump({'environment': description,
                'matched': matched, 'total': len(results),
+               'corpora': {label: {'matched': sum(1 for r in found if r.ok),
+                                   'total': len(found)}
+                           for label, found in corpora},
                'max_abs_diff': max(diffs) if diffs else None,
                'cases': [_result_json(r) for r in results]},
               sys.stdout, indent=1)
