@@ -1,9 +1,10 @@
 """Training-step benchmark graphs, shared by both TensorFlow releases.
 
 `benchmarks/bench.py` imports this module under TensorFlow 2 to time
-`contrib_bn.batch_norm`; run as a program under Python 3.7 with TensorFlow
-1.15 it times the real `tf.contrib.layers.batch_norm` and serves the results
-to `bench.py` over a pipe. Keeping one copy of the graph-building code makes
+`contrib_bn.batch_norm` and `contrib_bn.layers.batch_normalization`; run as a
+program under Python 3.7 with TensorFlow 1.15 it times the real
+`tf.contrib.layers.batch_norm` and `tf.layers.batch_normalization` and serves
+the results to `bench.py` over a pipe. Keeping one copy of the graph-building code makes
 both sides build the same loss, optimizer and hand-written floor, so their
 step times compare like for like. It uses only the `tf.compat.v1` API both
 releases share, is written for Python 3.7 as well as current Python, and
@@ -43,6 +44,10 @@ RENORM = 'renorm'
 MOMENTS = 'moments'
 PATHS = (FUSED, FUSED_DEBIAS, CORE, RENORM, MOMENTS)
 IMPLS = (FLOOR,) + PATHS
+# `tf.layers.batch_normalization` with its defaults (the fused kernel at rank
+# 4), whose graph construction is measured beside the contrib layer's.
+TF_LAYERS = 'tf_layers'
+GRAPH_IMPLS = PATHS + (TF_LAYERS,)
 
 # Which contrib_bn internal path each benchmark path is meant to exercise;
 # bench.py checks it with `contrib_bn.select_path`.
@@ -104,8 +109,16 @@ TABLE_ROWS = (
     ('nchw', [32, 128, 28, 28], 'NCHW', 'float32', {}),
     ('float16', [32, 28, 28, 128], 'NHWC', 'float16', {}),
     ('bfloat16', [32, 28, 28, 128], 'NHWC', 'bfloat16', {}),
+    # tf.layers.batch_normalization: the fused kernel by default, the
+    # moments formulas with fused=False. Its renorm runs the contrib layer's
+    # core path, timed in the renorm row.
+    ('tf_layers', [32, 28, 28, 128], 'NHWC', 'float32', {}),
+    ('tf_layers_fused_false', [32, 28, 28, 128], 'NHWC', 'float32',
+     {'fused': False}),
 )
 TABLE_ROW_NAMES = tuple(row[0] for row in TABLE_ROWS)
+# Rows that time tf.layers.batch_normalization rather than the contrib layer.
+TF_LAYERS_ROWS = ('tf_layers', 'tf_layers_fused_false')
 # Smoke-run stand-ins of the same ranks and layouts.
 SMOKE_TABLE_SHAPES = {3: [2, 8, 8], 4: [2, 4, 4, 8], 5: [2, 2, 4, 4, 8]}
 MODES = ('train', 'infer')
@@ -147,6 +160,12 @@ def path_kwargs(tf, path, shape, data_format):
   elif path != CORE:
     raise ValueError('unknown path %r' % (path,))
   return kwargs
+
+
+def tf_layers_kwargs(data_format):
+  """`tf.layers.batch_normalization` arguments matching the floor's."""
+  return {'axis': 1 if data_format == 'NCHW' else -1, 'momentum': DECAY,
+          'epsilon': EPSILON}
 
 
 def floor_batch_norm(tf, inputs, data_format, training=True):
@@ -271,12 +290,12 @@ class TableStep(object):
   """One configuration-table step: training or inference, plain or XLA."""
 
   def __init__(self, tf, batch_norm, row, mode, impl, xla=False, threads=0,
-               smoke=False):
+               smoke=False, layers_batch_norm=None):
     """Builds the graph and initialises its variables.
 
     Args:
       tf: the TensorFlow module.
-      batch_norm: the layer under test; unused for the floor.
+      batch_norm: the contrib layer under test; unused for the floor.
       row: a `TABLE_ROWS` name.
       mode: 'train' (forward, backward, updates, a gradient step) or 'infer'
         (the forward pass with `is_training=False`, and a sum of its output).
@@ -284,6 +303,8 @@ class TableStep(object):
       xla: run the session with XLA auto-clustering (global_jit_level ON_1).
       threads: intra- and inter-op threads of the session; 0 lets TF choose.
       smoke: use the tiny shapes.
+      layers_batch_norm: `tf.layers.batch_normalization` under test, for
+        the `TF_LAYERS_ROWS`.
     """
     v1 = tf.compat.v1
     shape, data_format, dtype, kwargs = table_row(row, smoke)
@@ -296,6 +317,9 @@ class TableStep(object):
           trainable=False)
       if impl == FLOOR:
         y = floor_batch_norm(tf, x, data_format, training)
+      elif row in TF_LAYERS_ROWS:
+        kwargs.update(tf_layers_kwargs(data_format))
+        y = layers_batch_norm(x, training=training, **kwargs)
       else:
         if kwargs.get('batch_weights') == 'ones':
           kwargs['batch_weights'] = tf.ones([shape[0]], dtype)
@@ -399,9 +423,11 @@ def measure_memory(tf, batch_norm, impl, shape, data_format, steps,
 class Server(object):
   """Answers `setup` / `time` requests for one `batch_norm` implementation."""
 
-  def __init__(self, tf, batch_norm, shapes, threads=0, smoke=False):
+  def __init__(self, tf, batch_norm, shapes, threads=0, smoke=False,
+               layers_batch_norm=None):
     self.tf = tf
     self.batch_norm = batch_norm
+    self.layers_batch_norm = layers_batch_norm
     self.shapes = shapes
     self.threads = threads
     self.smoke = smoke
@@ -416,7 +442,8 @@ class Server(object):
     if cmd == 'setup' and 'row' in request:
       try:
         step = TableStep(self.tf, self.batch_norm, *key,
-                         threads=self.threads, smoke=self.smoke)
+                         threads=self.threads, smoke=self.smoke,
+                         layers_batch_norm=self.layers_batch_norm)
         step.run(1)
       except Exception as e:  # pylint: disable=broad-except
         return {'ok': False, 'error': '%s: %s' % (type(e).__name__,
@@ -482,8 +509,8 @@ def _main(argv):
 
   reply(json.dumps({'ok': True, 'tf_version': tf.__version__,
                     'python': sys.version.split()[0]}))
-  Server(tf, batch_norm, shapes, options.threads, options.smoke).serve(
-      sys.stdin, reply)
+  Server(tf, batch_norm, shapes, options.threads, options.smoke,
+         tf.layers.batch_normalization).serve(sys.stdin, reply)
 
 
 if __name__ == '__main__':

@@ -6,7 +6,7 @@ numbers.
 """
 
 import functools
-import importlib.util
+import importlib
 import json
 import math
 import os
@@ -16,7 +16,8 @@ import sys
 import pytest
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_BENCH = os.path.join(_ROOT, 'benchmarks', 'bench.py')
+_BENCHMARKS = os.path.join(_ROOT, 'benchmarks')
+_BENCH = os.path.join(_BENCHMARKS, 'bench.py')
 
 # Written out here rather than imported from the script, so that a row the
 # script stops producing fails the test.
@@ -34,18 +35,21 @@ _INTERNAL = {'fused': 'fused', 'fused_debias': 'fused', 'core': 'core',
              'renorm': 'core', 'moments': 'moments'}
 _SMOKE_LAYERS = {4, 5, 20}
 _TABLE_ROWS = {'core_nhwc', 'fused_false', 'renorm', 'batch_weights', 'rank5',
-               'rank3', 'nchw', 'float16', 'bfloat16'}
+               'rank3', 'nchw', 'float16', 'bfloat16', 'tf_layers',
+               'tf_layers_fused_false'}
+# Implementations whose graph construction is measured, besides the floor.
+_GRAPH_IMPLS = {'core', 'tf_layers'}
 _MODES = {'train', 'infer'}
 _MEMORY_IMPLS = {'floor', 'fused', 'fused_debias', 'core', 'renorm', 'moments'}
 
 
 @functools.lru_cache(maxsize=None)
-def _bench_module():
-  # Loaded once: the script defines absl flags at import.
-  spec = importlib.util.spec_from_file_location('bench_under_test', _BENCH)
-  bench = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(bench)
-  return bench
+def _report_module():
+  # The benchmark's modules import their siblings by name, as bench.py
+  # runs them.
+  if _BENCHMARKS not in sys.path:
+    sys.path.insert(0, _BENCHMARKS)
+  return importlib.import_module('_bench_report')
 
 
 def _positive(value):
@@ -113,36 +117,37 @@ def test_every_table_row_has_finite_positive_figures(smoke):
 
 @pytest.mark.parametrize('onednn', ['off', 'on'])
 def test_docs_block_is_replaced_between_the_markers(onednn):
-  bench = _bench_module()
-  start, end = bench.docs_markers(onednn)
-  other = bench.docs_markers('on' if onednn == 'off' else 'off')
+  report = _report_module()
+  start, end = report.docs_markers(onednn)
+  other = report.docs_markers('on' if onednn == 'off' else 'off')
   text = 'a\n%s\nold table\n%s\n%s\nother\n%s\nb\n' % (
       start, end, other[0], other[1])
-  replaced = bench.replace_docs_block(text, 'new table\n', onednn)
+  replaced = report.replace_docs_block(text, 'new table\n', onednn)
   assert replaced == 'a\n%s\nnew table\n%s\n%s\nother\n%s\nb\n' % (
       start, end, other[0], other[1])
   with pytest.raises(ValueError):
-    bench.replace_docs_block('no markers', 'new table\n', onednn)
-  with open(bench.PERFORMANCE_PAGE) as f:
+    report.replace_docs_block('no markers', 'new table\n', onednn)
+  with open(report.PERFORMANCE_PAGE) as f:
     page = f.read()
   assert page.index(start) < page.index(end)
 
 
 def test_docs_block_holds_every_figure_of_the_run(smoke):
   _, out_dir = smoke
-  bench = _bench_module()
+  report = _report_module()
   results = json.loads((out_dir / 'results.json').read_text())
-  block = bench.docs_block(results, results['table'])
+  block = report.docs_block(results, results['table'])
   for name in _TABLE_ROWS:
     assert '| %s |' % name in block, name
   assert len(results['step']) == len(_STEP_ROWS)
   for row in results['step']:
-    assert '| %s | %s |' % (bench._shape_label(row), row['path']) in block
+    assert '| %s | %s |' % (report.shape_label(row), row['path']) in block
   assert 'Graph construction (core path)' in block
+  assert 'Graph construction (tf.layers.batch_normalization)' in block
   assert 'Peak memory of a training step against the floor' in block
   onednn = 'on' if results['meta']['onednn'] else 'off'
   assert 'with oneDNN %s' % onednn in block
-  for line in bench.chart_lines(onednn):
+  for line in report.chart_lines(onednn):
     assert line in block
 
 
@@ -150,7 +155,7 @@ def test_every_graph_row_has_finite_positive_figures(smoke):
   _, out_dir = smoke
   results = json.loads((out_dir / 'results.json').read_text())
   rows = {(r['impl'], r['layers']): r for r in results['graph']}
-  assert set(rows) == {(impl, n) for impl in ('floor', 'core')
+  assert set(rows) == {(impl, n) for impl in {'floor'} | _GRAPH_IMPLS
                        for n in _SMOKE_LAYERS}
   for key, row in rows.items():
     for field in ('total_s', 'per_layer_ms', 'ops', 'ops_per_layer', 'ratio',
@@ -159,7 +164,7 @@ def test_every_graph_row_has_finite_positive_figures(smoke):
     # A short build may see no collection at all.
     assert row['collector_s'] == 0 or _positive(row['collector_s']), key
   growth = {r['impl']: r for r in results['growth']}
-  assert set(growth) == {'floor', 'core'}
+  assert set(growth) == {'floor'} | _GRAPH_IMPLS
   for impl, row in growth.items():
     for field in ('per_layer_growth', 'total_growth'):
       assert _positive(row[field]), (impl, field, row[field])
@@ -183,11 +188,18 @@ def test_targets_cover_every_measurement(smoke):
   results = json.loads((out_dir / 'results.json').read_text())
   names = [t['name'] for t in results['targets']]
   assert len(names) == len(set(names))
-  # Every step row, every table row and mode, the three graph sizes, the
-  # live objects per layer, the growth and every non-floor memory row.
+  # Every step row, every table row and mode, per measured graph the three
+  # sizes, the live objects per layer and the growth, and every non-floor
+  # memory row.
   assert len(names) == (len(_STEP_ROWS) + len(_TABLE_ROWS) * len(_MODES) +
-                        3 + 1 + 1 + len(_MEMORY_IMPLS) - 1)
-  assert 'graph core live objects per layer' in names
+                        (3 + 1 + 1) * len(_GRAPH_IMPLS) +
+                        len(_MEMORY_IMPLS) - 1)
+  for impl in _GRAPH_IMPLS:
+    assert 'graph %s live objects per layer' % impl in names
+    assert 'graph %s total 20 vs 5 layers' % impl in names
+  for mode in _MODES:
+    assert 'table tf_layers/%s' % mode in names
+    assert 'table tf_layers_fused_false/%s' % mode in names
 
 
 def test_chart_or_message(smoke):
@@ -212,7 +224,7 @@ def test_tf1_reference_column(tmp_path):
   if not python:
     pytest.skip('CONTRIB_BN_TF1_PYTHON names no TF 1.15 interpreter')
   result = _run(tmp_path, '--tf1', '--paths=core,moments',
-                '--memory_repeats=0', '--table_rows=rank3,nchw')
+                '--memory_repeats=0', '--table_rows=rank3,nchw,tf_layers')
   assert result.returncode == 0, result.stderr[-3000:]
   results = json.loads((tmp_path / 'results.json').read_text())
   assert results['meta']['tf1_version'].startswith('1.15')
@@ -229,7 +241,8 @@ def test_tf1_reference_column(tmp_path):
   assert rows[('nchw', 'moments')]['tf1_ratio'] is None
   table = {(r['row'], r['mode']): r for r in results['table']}
   for mode in _MODES:
-    assert _positive(table[('rank3', mode)]['tf1_layer_ms']), mode
-    assert _positive(table[('rank3', mode)]['tf1_ratio']), mode
+    for row in ('rank3', 'tf_layers'):
+      assert _positive(table[(row, mode)]['tf1_layer_ms']), (row, mode)
+      assert _positive(table[(row, mode)]['tf1_ratio']), (row, mode)
   # No NCHW kernel in TF 1.15 on CPU: the floor cannot run there.
   assert table[('nchw', 'train')]['tf1_floor_error']
