@@ -1,12 +1,13 @@
-"""TF 1.15's `tf.layers` convolutions: conv1d/2d/3d, conv2d_transpose.
+"""TF 1.15's `tf.layers` convolutions: conv1d/2d/3d, and what all share.
 
 Served by contrib_bn.layers (and, after `install()`, `tf.compat.v1.layers`).
-Variables `kernel` (`kernel_size + (input_channels, filters)`; transposed:
-`kernel_size + (filters, input_channels)`) and `bias` (`[filters]`), in a
-unique `conv2d`, `conv2d_transpose`, ... scope, with TF 1.15.5's defaults,
-checks and numerics, built on `tf.compat.v1.nn.convolution` and
-`tf.compat.v1.nn.conv2d_transpose`. As on TF 1.15's CPU, the transposed
-convolution runs channels-first inputs channels-last between transposes.
+Variables `kernel` (`kernel_size + (input_channels, filters)`) and `bias`
+(`[filters]`), in a unique `conv1d`, `conv2d`, ... scope, with TF 1.15.5's
+defaults, checks and numerics, built on `tf.compat.v1.nn.convolution`.
+`Convolution` holds the arguments every convolution of the family takes
+and checks them as TF 1.15 did; the transposed convolutions
+(_tf_layers_transposed) and the separable ones (_tf_layers_separable)
+build on it.
 """
 
 import tensorflow as tf
@@ -14,16 +15,86 @@ import tensorflow as tf
 from contrib_bn import _tf1_errors
 from contrib_bn import _tf_layer_base
 
-__all__ = ['Conv1D', 'Conv2D', 'Conv3D', 'Conv2DTranspose', 'conv1d',
-           'conv2d', 'conv3d', 'conv2d_transpose']
+__all__ = ['Conv1D', 'Conv2D', 'Conv3D', 'conv1d', 'conv2d', 'conv3d']
 
-_ZEROS = tf.compat.v1.zeros_initializer()
-_FORMATS = {('channels_last', 1): 'NWC', ('channels_first', 1): 'NCW',
-            ('channels_last', 2): 'NHWC', ('channels_first', 2): 'NCHW',
-            ('channels_last', 3): 'NDHWC', ('channels_first', 3): 'NCDHW'}
+ZEROS = tf.compat.v1.zeros_initializer()
+# (data_format, rank) -> the data_format string of tf.nn's ops.
+FORMATS = {('channels_last', 1): 'NWC', ('channels_first', 1): 'NCW',
+           ('channels_last', 2): 'NHWC', ('channels_first', 2): 'NCHW',
+           ('channels_last', 3): 'NDHWC', ('channels_first', 3): 'NCDHW'}
 
 
-class _Conv(_tf_layer_base.Layer):
+class Convolution(_tf_layer_base.Layer):
+  """The arguments of a `RANK`-D convolution of TF 1.15's `tf.layers`.
+
+  Checks `kernel_size`, `strides`, `dilation_rate` (ints or `RANK` ints),
+  `padding` ('valid', 'same', any case; 'causal' only where `CAUSAL`) and
+  `data_format` with TF 1.15's errors, and keeps `filters`, `activation`,
+  `use_bias` and the bias's initializer, regularizer and constraint. A
+  subclass creates its kernels in `build` and adds the bias with
+  `add_bias`.
+  """
+
+  RANK = None
+  CAUSAL = False
+
+  def __init__(self, filters, kernel_size, strides, padding, data_format,
+               dilation_rate, activation, use_bias, bias_initializer,
+               bias_regularizer, bias_constraint, trainable, name,
+               activity_regularizer, **kwargs):
+    super(Convolution, self).__init__(
+        trainable=trainable, name=name,
+        activity_regularizer=activity_regularizer, **kwargs)
+    rank = self.RANK
+    self.filters = filters
+    self.kernel_size = _tf_layer_base.normalize_tuple(
+        kernel_size, rank, 'kernel_size')
+    self.strides = _tf_layer_base.normalize_tuple(strides, rank, 'strides')
+    self.padding = _tf_layer_base.normalize_padding(padding)
+    if self.padding == 'causal' and not self.CAUSAL:
+      raise _tf1_errors.causal_padding_not_conv1d()
+    self.data_format = _tf_layer_base.normalize_data_format(data_format)
+    self.dilation_rate = _tf_layer_base.normalize_tuple(
+        dilation_rate, rank, 'dilation_rate')
+    self.activation = activation
+    self.use_bias = use_bias
+    self.bias_initializer = bias_initializer
+    self.bias_regularizer = bias_regularizer
+    self.bias_constraint = bias_constraint
+    self.bias = None
+
+  @property
+  def NDIM(self):  # pylint: disable=invalid-name
+    return self.RANK + 2
+
+  @property
+  def _channel_axis(self):
+    return 1 if self.data_format == 'channels_first' else -1
+
+  def input_channels(self, input_shape):
+    """The input's channel count, fixed for later calls; TF 1.15's error
+    when it is unknown."""
+    channels = tf.compat.dimension_value(input_shape[self._channel_axis])
+    if channels is None:
+      raise _tf1_errors.conv_undefined_channels()
+    self._axes = {self._channel_axis: channels}
+    return channels
+
+  def add_bias(self):
+    if self.use_bias:
+      self.bias = self.add_weight(
+          'bias', [self.filters], self.bias_initializer,
+          self.bias_regularizer, self.bias_constraint)
+
+  def causal_padding(self):
+    """The `tf.pad` paddings of 'causal': the dilated kernel's reach, left."""
+    left = self.dilation_rate[0] * (self.kernel_size[0] - 1)
+    if self.data_format == 'channels_first':
+      return [[0, 0], [0, 0], [left, 0]]
+    return [[0, 0], [left, 0], [0, 0]]
+
+
+class _Conv(Convolution):
   """A `RANK`-D convolution layer with TF 1.15's `tf.layers` API.
 
   Args:
@@ -45,77 +116,40 @@ class _Conv(_tf_layer_base.Layer):
     **kwargs: `_scope`, `_reuse`, `dtype`.
   """
 
-  RANK = None
-  TRANSPOSED = False
-
   def __init__(self, filters, kernel_size, strides=1, padding='valid',
                data_format='channels_last', dilation_rate=1, activation=None,
                use_bias=True, kernel_initializer=None,
-               bias_initializer=_ZEROS, kernel_regularizer=None,
+               bias_initializer=ZEROS, kernel_regularizer=None,
                bias_regularizer=None, activity_regularizer=None,
                kernel_constraint=None, bias_constraint=None, trainable=True,
                name=None, **kwargs):
-    super(_Conv, self).__init__(trainable=trainable, name=name,
-                                activity_regularizer=activity_regularizer,
-                                **kwargs)
-    rank = self.RANK
-    self.filters = filters
-    self.kernel_size = _tf_layer_base.normalize_tuple(
-        kernel_size, rank, 'kernel_size')
-    self.strides = _tf_layer_base.normalize_tuple(strides, rank, 'strides')
-    self.padding = _tf_layer_base.normalize_padding(padding)
-    if self.padding == 'causal' and rank != 1:
-      raise _tf1_errors.causal_padding_not_conv1d()
-    self.data_format = _tf_layer_base.normalize_data_format(data_format)
-    self.dilation_rate = _tf_layer_base.normalize_tuple(
-        dilation_rate, rank, 'dilation_rate')
-    self.activation = activation
-    self.use_bias = use_bias
+    super(_Conv, self).__init__(
+        filters, kernel_size, strides, padding, data_format, dilation_rate,
+        activation, use_bias, bias_initializer, bias_regularizer,
+        bias_constraint, trainable, name, activity_regularizer, **kwargs)
     self.kernel_initializer = kernel_initializer
-    self.bias_initializer = bias_initializer
     self.kernel_regularizer = kernel_regularizer
-    self.bias_regularizer = bias_regularizer
     self.kernel_constraint = kernel_constraint
-    self.bias_constraint = bias_constraint
-    self.kernel = self.bias = None
+    self.kernel = None
 
-  @property
-  def NDIM(self):  # pylint: disable=invalid-name
-    return self.RANK + 2
-
-  @property
-  def _channel_axis(self):
-    return 1 if self.data_format == 'channels_first' else -1
+  def kernel_shape(self, channels):
+    return self.kernel_size + (channels, self.filters)
 
   def build(self, input_shape):
-    channels = tf.compat.dimension_value(input_shape[self._channel_axis])
-    if channels is None:
-      raise _tf1_errors.conv_undefined_channels()
-    self._axes = {self._channel_axis: channels}
-    if self.TRANSPOSED:
-      kernel_shape = self.kernel_size + (self.filters, channels)
-    else:
-      kernel_shape = self.kernel_size + (channels, self.filters)
+    channels = self.input_channels(input_shape)
     self.kernel = self.add_weight(
-        'kernel', list(kernel_shape), self.kernel_initializer,
+        'kernel', list(self.kernel_shape(channels)), self.kernel_initializer,
         self.kernel_regularizer, self.kernel_constraint)
-    if self.use_bias:
-      self.bias = self.add_weight(
-          'bias', [self.filters], self.bias_initializer,
-          self.bias_regularizer, self.bias_constraint)
+    self.add_bias()
 
   def _convolve(self, inputs):
     if self.padding == 'causal':
-      left = self.dilation_rate[0] * (self.kernel_size[0] - 1)
-      pads = [[0, 0], [left, 0], [0, 0]]
-      if self.data_format == 'channels_first':
-        pads = [[0, 0], [0, 0], [left, 0]]
-      inputs = tf.pad(inputs, pads)
+      inputs = tf.pad(inputs, self.causal_padding())
     padding = 'VALID' if self.padding == 'causal' else self.padding.upper()
     return tf.compat.v1.nn.convolution(
         inputs, self.kernel, padding, strides=self.strides,
         dilation_rate=self.dilation_rate,
-        data_format=_FORMATS[(self.data_format, self.RANK)])
+        data_format=FORMATS[(self.data_format, self.RANK)])
 
   def call(self, inputs):
     outputs = self._convolve(inputs)
@@ -136,6 +170,7 @@ class Conv1D(_Conv):
   __doc__ = _Conv.__doc__.replace('`RANK`-D', '1-D').replace('`RANK`', '1')
   BASE_NAME = 'conv1d'
   RANK = 1
+  CAUSAL = True
 
 
 class Conv2D(_Conv):
@@ -150,65 +185,8 @@ class Conv3D(_Conv):
   RANK = 3
 
 
-def _deconv_length(length, size, padding, stride):
-  if padding == 'valid':
-    return length * stride + max(size - stride, 0)
-  return length * stride
-
-
-class Conv2DTranspose(_Conv):
-  """TF 1.15's `tf.layers.Conv2DTranspose` (no dilation, as in TF 1.15).
-
-  Args: as `Conv2D`'s, without `dilation_rate`.
-  """
-
-  BASE_NAME = 'conv2d_transpose'
-  RANK = 2
-  TRANSPOSED = True
-
-  def __init__(self, filters, kernel_size, strides=(1, 1), padding='valid',
-               data_format='channels_last', activation=None, use_bias=True,
-               kernel_initializer=None, bias_initializer=_ZEROS,
-               kernel_regularizer=None, bias_regularizer=None,
-               activity_regularizer=None, kernel_constraint=None,
-               bias_constraint=None, trainable=True, name=None, **kwargs):
-    super(Conv2DTranspose, self).__init__(
-        filters, kernel_size, strides=strides, padding=padding,
-        data_format=data_format, activation=activation, use_bias=use_bias,
-        kernel_initializer=kernel_initializer,
-        bias_initializer=bias_initializer,
-        kernel_regularizer=kernel_regularizer,
-        bias_regularizer=bias_regularizer,
-        activity_regularizer=activity_regularizer,
-        kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-        trainable=trainable, name=name, **kwargs)
-
-  def _convolve(self, inputs):
-    channels_first = self.data_format == 'channels_first'
-    if channels_first:
-      inputs = tf.transpose(inputs, (0, 2, 3, 1))
-    dynamic = tf.shape(inputs)
-    static = inputs.get_shape().as_list()
-    lengths = []
-    for i in range(2):
-      length = _deconv_length(dynamic[i + 1], self.kernel_size[i],
-                              self.padding, self.strides[i])
-      lengths.append(length)
-    output_shape = tf.stack([dynamic[0]] + lengths + [self.filters])
-    outputs = tf.compat.v1.nn.conv2d_transpose(
-        inputs, self.kernel, output_shape,
-        (1,) + tuple(self.strides) + (1,), padding=self.padding.upper(),
-        data_format='NHWC')
-    known = [None if static[i + 1] is None else _deconv_length(
-        static[i + 1], self.kernel_size[i], self.padding, self.strides[i])
-             for i in range(2)]
-    outputs.set_shape([static[0]] + known + [self.filters])
-    if channels_first:
-      outputs = tf.transpose(outputs, (0, 3, 1, 2))
-    return outputs
-
-
-def _functional(cls, inputs, filters, kernel_size, name, reuse, **kwargs):
+def functional(cls, inputs, filters, kernel_size, name, reuse, **kwargs):
+  """Applies a new `cls` layer in scope `name`, reused with `reuse=True`."""
   layer = cls(filters, kernel_size, name=name, _scope=name, _reuse=reuse,
               **kwargs)
   return layer.apply(inputs)
@@ -216,12 +194,12 @@ def _functional(cls, inputs, filters, kernel_size, name, reuse, **kwargs):
 
 def conv1d(inputs, filters, kernel_size, strides=1, padding='valid',
            data_format='channels_last', dilation_rate=1, activation=None,
-           use_bias=True, kernel_initializer=None, bias_initializer=_ZEROS,
+           use_bias=True, kernel_initializer=None, bias_initializer=ZEROS,
            kernel_regularizer=None, bias_regularizer=None,
            activity_regularizer=None, kernel_constraint=None,
            bias_constraint=None, trainable=True, name=None, reuse=None):
   """Applies a new `Conv1D` in scope `name` (reused with `reuse=True`)."""
-  return _functional(
+  return functional(
       Conv1D, inputs, filters, kernel_size, name, reuse, strides=strides,
       padding=padding, data_format=data_format, dilation_rate=dilation_rate,
       activation=activation, use_bias=use_bias,
@@ -237,12 +215,12 @@ def conv1d(inputs, filters, kernel_size, strides=1, padding='valid',
 def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding='valid',
            data_format='channels_last', dilation_rate=(1, 1),
            activation=None, use_bias=True, kernel_initializer=None,
-           bias_initializer=_ZEROS, kernel_regularizer=None,
+           bias_initializer=ZEROS, kernel_regularizer=None,
            bias_regularizer=None, activity_regularizer=None,
            kernel_constraint=None, bias_constraint=None, trainable=True,
            name=None, reuse=None):
   """Applies a new `Conv2D` in scope `name` (reused with `reuse=True`)."""
-  return _functional(
+  return functional(
       Conv2D, inputs, filters, kernel_size, name, reuse, strides=strides,
       padding=padding, data_format=data_format, dilation_rate=dilation_rate,
       activation=activation, use_bias=use_bias,
@@ -258,35 +236,14 @@ def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding='valid',
 def conv3d(inputs, filters, kernel_size, strides=(1, 1, 1), padding='valid',
            data_format='channels_last', dilation_rate=(1, 1, 1),
            activation=None, use_bias=True, kernel_initializer=None,
-           bias_initializer=_ZEROS, kernel_regularizer=None,
+           bias_initializer=ZEROS, kernel_regularizer=None,
            bias_regularizer=None, activity_regularizer=None,
            kernel_constraint=None, bias_constraint=None, trainable=True,
            name=None, reuse=None):
   """Applies a new `Conv3D` in scope `name` (reused with `reuse=True`)."""
-  return _functional(
+  return functional(
       Conv3D, inputs, filters, kernel_size, name, reuse, strides=strides,
       padding=padding, data_format=data_format, dilation_rate=dilation_rate,
-      activation=activation, use_bias=use_bias,
-      kernel_initializer=kernel_initializer,
-      bias_initializer=bias_initializer,
-      kernel_regularizer=kernel_regularizer,
-      bias_regularizer=bias_regularizer,
-      activity_regularizer=activity_regularizer,
-      kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-      trainable=trainable)
-
-
-def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1),
-                     padding='valid', data_format='channels_last',
-                     activation=None, use_bias=True, kernel_initializer=None,
-                     bias_initializer=_ZEROS, kernel_regularizer=None,
-                     bias_regularizer=None, activity_regularizer=None,
-                     kernel_constraint=None, bias_constraint=None,
-                     trainable=True, name=None, reuse=None):
-  """Applies a new `Conv2DTranspose` in scope `name` (reused with reuse)."""
-  return _functional(
-      Conv2DTranspose, inputs, filters, kernel_size, name, reuse,
-      strides=strides, padding=padding, data_format=data_format,
       activation=activation, use_bias=use_bias,
       kernel_initializer=kernel_initializer,
       bias_initializer=bias_initializer,

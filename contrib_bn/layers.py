@@ -43,16 +43,21 @@ from contrib_bn import _tf_layer_base
 from contrib_bn import _tf_layers_conv
 from contrib_bn import _tf_layers_core
 from contrib_bn import _tf_layers_pooling
+from contrib_bn import _tf_layers_separable
+from contrib_bn import _tf_layers_transposed
 from contrib_bn import constants
 from contrib_bn import distribute
 # The neighbours, served from here with batch normalization.
 from contrib_bn._tf_layers_conv import *  # pylint: disable=wildcard-import
 from contrib_bn._tf_layers_core import *  # pylint: disable=wildcard-import
 from contrib_bn._tf_layers_pooling import *  # pylint: disable=wildcard-import
+from contrib_bn._tf_layers_separable import *  # pylint: disable=wildcard-import
+from contrib_bn._tf_layers_transposed import *  # pylint: disable=wildcard-import
 
 __all__ = sorted(['BatchNormalization', 'batch_normalization'] +
                  _tf_layers_conv.__all__ + _tf_layers_core.__all__ +
-                 _tf_layers_pooling.__all__)
+                 _tf_layers_pooling.__all__ + _tf_layers_separable.__all__ +
+                 _tf_layers_transposed.__all__)
 
 _KEYS = tf.compat.v1.GraphKeys
 BASE_NAME = 'batch_normalization'

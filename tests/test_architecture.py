@@ -51,6 +51,7 @@ TF_FREE = ('contrib_bn.conformance.cases', 'contrib_bn.conformance.matching',
            'contrib_bn.conformance.tf_layers_grouped_cases',
            'contrib_bn.conformance.tf_layers_harness',
            'contrib_bn.conformance.tf_layers_neighbours',
+           'contrib_bn.conformance.tf_layers_neighbour_graphs',
            'contrib_bn.compat.contrib_layers_names',
            'contrib_bn.conformance.xla_flags')
 MAX_LINES = 400

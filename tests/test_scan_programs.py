@@ -38,7 +38,7 @@ FIXTURE = os.path.join(ROOT, 'tests', 'data', 'scan_fixture')
 # Program -> scan's exit status with tf_slim installed (pinned, so that scan
 # and install() going wrong together still fails).
 PROGRAMS = {
-    'pix2pix_layers.py': 1,
+    'pix2pix_layers.py': 0,
     'rnn_cell.py': 1,
     'slim_partial.py': 0,
     'contrib_layers_from.py': 0,
@@ -107,11 +107,12 @@ def test_exit_status_predicts_the_build(name):
 def test_pix2pix_names_each_tf_layers_function_it_uses():
   report = scan.scan([_program('pix2pix_layers.py')])
   names = {e['name']: e for e in report['names']}
-  # install() serves tf.layers.conv2d and conv2d_transpose; not this one.
-  assert report['not_provided'] == ['tf.layers.separable_conv2d']
+  # install() serves every tf.layers function the program calls.
+  assert report['not_provided'] == []
   separable = names['tf.layers.separable_conv2d']
   assert separable['uses'] == ['%s:25' % _program('pix2pix_layers.py')]
-  assert 'not available with Keras 3' in separable['reason']
+  assert separable['status'] == 'provided'
+  assert separable['provider'] == 'contrib_bn'
   deconv = names['tf.layers.conv2d_transpose']
   # `deconv = tf.compat.v1.layers.conv2d_transpose`, then two calls of it.
   assert deconv['uses'] == ['%s:%d' % (_program('pix2pix_layers.py'), n)
@@ -317,21 +318,21 @@ def test_tf_layers_replacement_is_provided(dotted):
 
 
 def test_what_install_grows_to_serve_is_followed(monkeypatch):
-  # install() growing to serve tf.layers.separable_conv2d (as
+  # install() growing to serve tf.nn.rnn_cell.LSTMCell (as
   # contrib_bn.compat serves names inside TensorFlow's own
   # tf.compat.v1.layers) changes the scanner's verdict with no change to the
   # scanner or its verdicts.
-  path = _program('pix2pix_layers.py')
-  assert 'tf.layers.separable_conv2d' in scan.scan([path])['not_provided']
+  path = _program('rnn_cell.py')
+  assert 'tf.nn.rnn_cell.LSTMCell' in scan.scan([path])['not_provided']
   install, uninstall = installer.install, installer.uninstall
 
   def grown_install():
     namespace = install()
-    vars(tf.compat.v1.layers)['separable_conv2d'] = contrib_bn.batch_norm
+    vars(tf.compat.v1.nn.rnn_cell)['LSTMCell'] = contrib_bn.batch_norm
     return namespace
 
   def grown_uninstall():
-    vars(tf.compat.v1.layers).pop('separable_conv2d', None)
+    vars(tf.compat.v1.nn.rnn_cell).pop('LSTMCell', None)
     uninstall()
 
   monkeypatch.setattr(installer, 'install', grown_install)
@@ -339,11 +340,11 @@ def test_what_install_grows_to_serve_is_followed(monkeypatch):
   contrib_bn.uninstall()
   report = scan.scan([path])
   names = {e['name']: e for e in report['names']}
-  assert names['tf.layers.separable_conv2d']['status'] == 'provided'
-  assert names['tf.layers.separable_conv2d']['provider'] == 'contrib_bn'
+  assert names['tf.nn.rnn_cell.LSTMCell']['status'] == 'provided'
+  assert names['tf.nn.rnn_cell.LSTMCell']['provider'] == 'contrib_bn'
   assert report['ok']
   # The scan undid the install() it made.
-  assert 'separable_conv2d' not in vars(tf.compat.v1.layers)
+  assert 'LSTMCell' not in vars(tf.compat.v1.nn.rnn_cell)
   assert 'contrib' not in vars(tf)
 
 

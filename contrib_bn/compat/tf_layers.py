@@ -3,13 +3,14 @@
 On TF 2.16+ with Keras 3, `tf.compat.v1.layers` is a lazy loader whose
 every look-up raises "not available with Keras 3". `patch(modules)` puts the
 names of `SERVED` (TF 1.15's batch normalization, dense, convolutions,
-pooling, dropout and flatten, functions and classes) from contrib_bn.layers
-into the instance dictionary of each `layers` object the given modules hold
-(`tensorflow.compat.v1` is executed twice, so there are two), where a
-look-up finds them before the loader's `__getattr__` runs; setting them as
-attributes would make the loader import Keras. Every other name
-(`separable_conv2d`, `conv3d_transpose`, `Layer`, ...) stays TF's.
-`restore()` puts back what was there.
+transposed and separable convolutions, pooling, dropout and flatten,
+functions and classes) from contrib_bn.layers into the instance dictionary
+of each `layers` object the given modules hold (`tensorflow.compat.v1` is
+executed twice, so there are two), where a look-up finds them before the
+loader's `__getattr__` runs; setting them as attributes would make the
+loader import Keras. The other names of TF 1.15's `tf.layers` (`Layer`,
+`InputSpec`, `experimental`) stay TF's, which raise "not available with
+Keras 3". `restore()` puts back what was there.
 """
 
 import sys
@@ -18,12 +19,13 @@ import sys
 # literal, so that the scanner can read it without importing TensorFlow).
 SERVED = ('AveragePooling1D', 'AveragePooling2D', 'AveragePooling3D',
           'BatchNormalization', 'Conv1D', 'Conv2D', 'Conv2DTranspose',
-          'Conv3D', 'Dense', 'Dropout', 'Flatten', 'MaxPooling1D',
-          'MaxPooling2D', 'MaxPooling3D', 'average_pooling1d',
-          'average_pooling2d', 'average_pooling3d', 'batch_normalization',
-          'conv1d', 'conv2d', 'conv2d_transpose', 'conv3d', 'dense',
+          'Conv3D', 'Conv3DTranspose', 'Dense', 'Dropout', 'Flatten',
+          'MaxPooling1D', 'MaxPooling2D', 'MaxPooling3D', 'SeparableConv1D',
+          'SeparableConv2D', 'average_pooling1d', 'average_pooling2d',
+          'average_pooling3d', 'batch_normalization', 'conv1d', 'conv2d',
+          'conv2d_transpose', 'conv3d', 'conv3d_transpose', 'dense',
           'dropout', 'flatten', 'max_pooling1d', 'max_pooling2d',
-          'max_pooling3d')
+          'max_pooling3d', 'separable_conv1d', 'separable_conv2d')
 NAMES = SERVED
 # Where the `layers` module of `tensorflow.compat.v1` is registered, for
 # code that imports from it or reaches it through `sys.modules`.

@@ -1,8 +1,8 @@
 """pix2pix-style encoder-decoder built with tf.layers, as tf_upgrade_v2 leaves it.
 
 TensorFlow 2.21 with Keras 3 refuses every tf.compat.v1.layers function;
-contrib_bn.install() serves conv2d, conv2d_transpose and batch_normalization,
-not separable_conv2d: this program fails in its decoder, and `scan` must say so.
+contrib_bn.install() serves each one it calls (conv2d, conv2d_transpose,
+separable_conv2d, batch_normalization): it builds, and `scan` must say so.
 """
 import numpy as np
 import tensorflow.compat.v1 as tf
