@@ -436,6 +436,12 @@ def test_regress_tf_layers_model_agrees_with_tf115(function, recordings):
           'restored output'} <= groups
   assert len([e for e in result.entries if e.group == 'layer']) == (
       len(NET_LAYERS) * REGRESS_STEPS)
+  # Built with TF 2's own control flow the numbers agree just as well, and
+  # the updates inside its conditionals still count as wired.
+  result_v2 = compare.compare_recording(NET + ':' + function, out,
+                                        control_flow_v2=True)
+  assert result_v2.ok, result_v2.problems
+  assert not result_v2.unwired
 
 
 @needs_tf1
