@@ -21,10 +21,11 @@ Inside `contrib_bn.inference_mode()`, `training` is checked as TF 1.15
 checked it and then taken as False.
 
 The neighbours legacy code calls on the same lines are served from here
-too: `dense`, `conv1d/2d/3d`, `conv2d_transpose`, the 1-D to 3-D max and
-average pooling, `dropout` and `flatten`, and their classes (modules
-_tf_layers_core, _tf_layers_conv and _tf_layers_pooling, on the shared
-_tf_layer_base). This module stays `contrib_bn.layers`, a module rather
+too: `dense`, `conv1d/2d/3d`, `conv2d_transpose`, `conv3d_transpose`,
+`separable_conv1d/2d`, the 1-D to 3-D max and average pooling, `dropout`
+and `flatten`, and their classes (modules _tf_layers_core, _tf_layers_conv,
+_tf_layers_transposed, _tf_layers_separable and _tf_layers_pooling, on the
+shared _tf_layer_base). This module stays `contrib_bn.layers`, a module rather
 than a package, so that `from contrib_bn import layers` and
 `contrib_bn.layers.batch_normalization` are unchanged.
 
