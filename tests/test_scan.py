@@ -244,3 +244,110 @@ def test_fixture_layers_neighbours_are_provided(report):
   for name in ('tf.contrib.layers.conv2d', 'tf.contrib.layers.flatten'):
     assert names[name]['status'] == 'provided', name
     assert name not in report['not_provided'], name
+
+
+# --- tf.layers batch normalization call sites ------------------------------
+
+TF_LAYERS = os.path.join(ROOT, 'tests', 'data', 'scan_tf_layers')
+_TF_LAYERS_FILE = os.path.join(TF_LAYERS, 'bn_layers.py')
+# What TF 1.15's tf.layers layer ran, by its rule: the fused kernel only at
+# rank 4 with one channel axis of 1 or 3 (-3, -1), fused not False, and no
+# renorm, adjustment or virtual_batch_size; the moments formulas otherwise.
+_KERNEL_AT_RANK_4 = ('core layer, fused kernel for rank 4; core layer, '
+                     'moments for rank 2, other ranks')
+_MOMENTS = 'core layer, moments'
+
+
+@pytest.fixture(scope='module')
+def tf_layers_report():
+  return scan.scan([TF_LAYERS])
+
+
+def _sites_at(report, line):
+  return [s for s in report['batch_norm_sites']
+          if s['file'] == _TF_LAYERS_FILE and s['line'] == line]
+
+
+@pytest.mark.parametrize('line, layer, via, arguments, path', [
+    (11, 'tf.layers.batch_normalization', 'tf.layers.batch_normalization',
+     {'inputs': '<tensor>', 'training': '<dynamic>'}, _KERNEL_AT_RANK_4),
+    # tf.compat.v1.layers is tf.layers; axis 1 is a kernel axis
+    (12, 'tf.layers.batch_normalization', 'tf.layers.batch_normalization',
+     {'inputs': '<tensor>', 'axis': '1', 'momentum': '0.9',
+      'training': 'True'}, _KERNEL_AT_RANK_4),
+    # imported under another name
+    (13, 'tf.layers.batch_normalization', 'tf.layers.batch_normalization',
+     {'inputs': '<tensor>', 'fused': 'False'}, _MOMENTS),
+    # positional arguments in TF 1.15's order
+    (14, 'tf.layers.batch_normalization', 'tf.layers.batch_normalization',
+     {'inputs': '<tensor>', 'axis': '-1', 'momentum': '0.95'},
+     _KERNEL_AT_RANK_4),
+    # the class: its constructor's arguments
+    (15, 'tf.layers.BatchNormalization', 'tf.layers.BatchNormalization',
+     {'momentum': '0.9', 'renorm': 'True'}, _MOMENTS),
+    (18, 'tf.layers.batch_normalization',
+     'functools.partial of tf.layers.batch_normalization (line 17)',
+     {'inputs': '<tensor>', 'training': 'True'}, _KERNEL_AT_RANK_4),
+    # two axes: no kernel
+    (19, 'tf.layers.batch_normalization',
+     'normalizer_fn of tf_slim.conv2d, through tf.layers.batch_normalization',
+     {'training': 'True', 'axis': '[1, 2]'}, _MOMENTS),
+    # contrib's arg_scope does not reach tf.layers
+    (23, 'tf.layers.batch_normalization', 'tf.layers.batch_normalization',
+     {'inputs': '<tensor>', 'virtual_batch_size': '2'}, _MOMENTS),
+    (25, 'tf.layers.batch_normalization', 'tf.layers.batch_normalization',
+     {'inputs': '<tensor>', '**kwargs': '<dynamic>'},
+     _KERNEL_AT_RANK_4 + ' (unless axis, fused, renorm, adjustment, '
+     'virtual_batch_size set elsewhere)'),
+    (26, 'tf.layers.batch_normalization', 'tf.layers.batch_normalization',
+     {'inputs': '<tensor>', 'renorm': '<dynamic>'},
+     'depends on renorm (dynamic)'),
+])
+def test_tf_layers_call_sites(tf_layers_report, line, layer, via, arguments,
+                              path):
+  sites = _sites_at(tf_layers_report, line)
+  assert len(sites) == 1, sites
+  site = sites[0]
+  assert (site['layer'], site['via'], site['arguments'], site['path'],
+          site['from_arg_scope']) == (layer, via, arguments, path, [])
+
+
+def test_tf_layers_sites_are_counted_with_contrib_ones(tf_layers_report):
+  # Line 16 applies the layer built on line 15: not a call site of its own.
+  lines = [(s['line'], s['layer']) for s in
+           tf_layers_report['batch_norm_sites']]
+  assert lines == [(11, 'tf.layers.batch_normalization'),
+                   (12, 'tf.layers.batch_normalization'),
+                   (13, 'tf.layers.batch_normalization'),
+                   (14, 'tf.layers.batch_normalization'),
+                   (15, 'tf.layers.BatchNormalization'),
+                   (18, 'tf.layers.batch_normalization'),
+                   (19, 'tf.layers.batch_normalization'),
+                   (23, 'tf.layers.batch_normalization'),
+                   (24, 'tf.contrib.layers.batch_norm'),
+                   (25, 'tf.layers.batch_normalization'),
+                   (26, 'tf.layers.batch_normalization')]
+  contrib = _sites_at(tf_layers_report, 24)[0]
+  assert contrib['arguments'] == {'inputs': '<tensor>', 'decay': '0.9'}
+  assert contrib['from_arg_scope'] == ['decay']
+  # Uses: the two imports, lines 11-15, 17-18, two on 19, two on 21, 23-26;
+  # names: both tf.layers ones, tf_slim, its conv2d, arg_scope, batch_norm.
+  assert scan.summary(tf_layers_report).startswith(
+      'scan: 1 file(s), 17 TF1 use(s) of 6 name(s), 11 batch_norm call '
+      'site(s); ')
+  text = scan.text(tf_layers_report)
+  assert ('%s:15  via tf.layers.BatchNormalization\n'
+          '      arguments: momentum=0.9 renorm=True\n'
+          '      TF 1.15 path: %s' % (_TF_LAYERS_FILE, _MOMENTS)) in text
+
+
+def test_tf_layers_names_get_the_verdicts_of_install(tf_layers_report):
+  from contrib_bn.compat import verdicts  # pylint: disable=g-import-not-at-top
+  names = _names(tf_layers_report)
+  for name in scan_tables.TF_LAYERS_NAMES:
+    verdict = verdicts.provides(name)
+    assert (names[name]['status'], names[name]['provider']) == (
+        verdict.status, verdict.provider), name
+    # install() serves both from contrib_bn.layers.
+    assert verdict.provider == 'contrib_bn', name
+  assert tf_layers_report['ok']

@@ -20,10 +20,13 @@ it is installed, or by TensorFlow), or NOT PROVIDED with the reason
 tf_slim: "needs tf_slim (pip install tf-slim)") and the TF 2 replacement
 from contrib_bn.compat.replacements where there is one.
 
-Every `batch_norm` call site (direct, through `normalizer_fn=`, through a
-`functools.partial`, with arguments from an enclosing `arg_scope`) gets its
-arguments, literal values or `<dynamic>`, and the internal path TF 1.15
-took where the arguments decide it.
+Every batch-norm call site gets its arguments, literal values or
+`<dynamic>`, and the internal path TF 1.15 took where the arguments decide
+it: `batch_norm`'s (direct, through `normalizer_fn=`, through a
+`functools.partial`, with arguments from an enclosing `arg_scope`), and
+`tf.layers.batch_normalization`'s (direct, through `normalizer_fn=` or a
+partial) and `tf.layers.BatchNormalization`'s (its construction), whose
+layer always took the core-layer path, with or without the fused kernel.
 
 Exit status: 0 when every name used is provided after install(), 1 when a
 used name is not (or cannot be told: dynamic access such as

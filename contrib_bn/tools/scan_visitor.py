@@ -5,7 +5,10 @@ the local names bound to TF1 modules and functions (`import ... as`,
 `from ... import`, `slim = tf.contrib.slim`), the `functools.partial`s of
 them, dict literals later passed as `normalizer_params`, and the stack of
 enclosing `arg_scope`s; it records each use of a name in the TF1 namespaces
-(`Use`) and each batch-norm call site with its arguments (`CallSite`). The
+(`Use`) and each batch-norm call site with its arguments (`CallSite`): of
+the contrib layer, of `tf.layers.batch_normalization` (also as a
+`normalizer_fn` or through a partial) and of the `BatchNormalization`
+class. The
 names and paths it knows come from `scan_tables`.
 """
 
@@ -16,8 +19,11 @@ from contrib_bn.compat import verdicts
 from contrib_bn.tools import scan_tables as tables
 
 Use = collections.namedtuple('Use', ['file', 'line', 'name', 'kind'])
+# `layer` is the batch-norm layer called (one of `scan_tables.LAYER_NAMES`),
+# `via` how the call reaches it.
 CallSite = collections.namedtuple(
-    'CallSite', ['file', 'line', 'via', 'arguments', 'from_arg_scope', 'path'])
+    'CallSite', ['file', 'line', 'via', 'arguments', 'from_arg_scope', 'path',
+                 'layer'])
 
 
 def _literal(node, resolve):
@@ -179,7 +185,7 @@ class FileScanner(ast.NodeVisitor):
 
   def visit_Call(self, node):
     name = self.tracked(node.func)
-    target = self.batch_norm_of(node.func)
+    target = self.batch_norm_of(node.func, classes=True)
     if target is not None:
       self.batch_norm_site(node, *target)
     for keyword in node.keywords:
@@ -188,6 +194,7 @@ class FileScanner(ast.NodeVisitor):
       normalizer = self.batch_norm_of(keyword.value)
       if normalizer is None:
         continue
+      layer, normalizer = normalizer[0], normalizer[1:]
       via = name or _call_name(node)
       if name in tables.ARG_SCOPE_NAMES and node.args and isinstance(
           node.args[0], (ast.List, ast.Tuple)):
@@ -195,31 +202,36 @@ class FileScanner(ast.NodeVisitor):
             self.tracked(e) or tables.DYNAMIC for e in node.args[0].elts)
       if normalizer[0] not in tables.BATCH_NORM_NAMES:
         via = '%s, through %s' % (via or '?', normalizer[0])
-      self.normalizer_site(node, node.keywords, via, normalizer[1])
+      self.normalizer_site(node, node.keywords, layer, via, normalizer[1])
     self.generic_visit(node)
 
-  def batch_norm_of(self, node):
-    """(via, {argument: text} bound by a partial) if `node` is batch_norm."""
+  def batch_norm_of(self, node, classes=False):
+    """(layer, via, {argument: text} bound by a partial) if `node` is a
+    batch-norm layer: a function, or with `classes` also a layer class."""
+    layers = tables.LAYER_NAMES if classes else tuple(
+        n for n in tables.LAYER_NAMES if n != tables.TF_LAYERS_CLASS)
     partial = self.partial_of(node)
     if partial is None and isinstance(node, ast.Name):
       partial = self.partials.get(node.id)
     if partial is not None:
       name, arguments, line = partial
-      if name in tables.BATCH_NORM_NAMES:
-        return ('functools.partial of %s (line %d)' % (name, line),
+      if name in layers:
+        return (name, 'functools.partial of %s (line %d)' % (name, line),
                 dict(arguments))
       return None
     name = self.tracked(node)
-    if name in tables.BATCH_NORM_NAMES:
-      return name, {}
+    if name in layers:
+      return name, name, {}
     return None
 
-  # batch_norm call sites.
+  # Batch-norm call sites.
 
-  def scoped_arguments(self, bound):
+  def scoped_arguments(self, layer, bound):
     merged = {}
     dynamic = False
-    for kind, arguments in self.arg_scopes:
+    # arg_scope reaches only the functions it lists: contrib's batch_norm.
+    scopes = self.arg_scopes if layer in tables.BATCH_NORM_NAMES else []
+    for kind, arguments in scopes:
       if kind == 'dynamic':
         dynamic = True
       else:
@@ -229,15 +241,17 @@ class FileScanner(ast.NodeVisitor):
     merged.update(bound)
     return merged, from_scope, dynamic
 
-  def batch_norm_site(self, node, via, bound):
-    arguments, from_scope, dynamic_scope = self.scoped_arguments(bound)
+  def batch_norm_site(self, node, layer, via, bound):
+    arguments, from_scope, dynamic_scope = self.scoped_arguments(layer, bound)
+    parameters = tables.parameters(layer)
     for index, arg in enumerate(node.args):
       if isinstance(arg, ast.Starred):
         arguments['*args'] = tables.DYNAMIC
         break
-      if index < len(tables.BATCH_NORM_PARAMETERS):
-        arguments[tables.BATCH_NORM_PARAMETERS[index]] = (
-            _literal(arg, self.dotted) if index else '<tensor>')
+      if index < len(parameters):
+        arguments[parameters[index]] = (
+            '<tensor>' if parameters[index] == 'inputs' else
+            _literal(arg, self.dotted))
     for keyword in node.keywords:
       if keyword.arg is None:
         arguments['**kwargs'] = tables.DYNAMIC
@@ -250,10 +264,10 @@ class FileScanner(ast.NodeVisitor):
     self.sites.append(CallSite(self.filename, node.lineno, via, arguments,
                                [a for a in from_scope
                                 if a in arguments and a not in bound],
-                               tables.tf1_path(arguments)))
+                               tables.layer_path(layer, arguments), layer))
 
-  def normalizer_site(self, node, keywords, via, bound):
-    arguments, from_scope, dynamic_scope = self.scoped_arguments(bound)
+  def normalizer_site(self, node, keywords, layer, via, bound):
+    arguments, from_scope, dynamic_scope = self.scoped_arguments(layer, bound)
     params = [k.value for k in keywords if k.arg == 'normalizer_params']
     if params:
       value = params[0]
@@ -273,7 +287,7 @@ class FileScanner(ast.NodeVisitor):
         self.filename, node.lineno, 'normalizer_fn of %s' % (via or '?'),
         arguments, [a for a in from_scope
                     if a in arguments and a not in bound],
-        tables.tf1_path(arguments)))
+        tables.layer_path(layer, arguments), layer))
 
   def visit_With(self, node):
     pushed = 0
