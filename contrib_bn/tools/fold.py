@@ -207,7 +207,10 @@ class _Folder(object):
     linear = fold_units.producer(self.nodes, reshape.input[0])
     if linear is not None and (linear.op == 'BiasAdd' or
                                linear.op in fold_units.ADDS):
-      linear = fold_units.producer(self.nodes, linear.input[0])
+      added = [i for i in linear.input[:2]
+               if not self.evaluator.is_constant(i)]
+      linear = (fold_units.producer(self.nodes, added[0]) if len(added) == 1
+                else None)
     return self._output_channels(linear) == len(unit.gamma)
 
   def _output_channels(self, linear):
