@@ -26,7 +26,8 @@ def table_chart(rows, meta, path):
     axes.bar([p[0] for p in present], [p[1] for p in present], width,
              label=name)
   axes.axhline(1.0, color='black', linewidth=0.8)
-  axes.axhline(targets.TABLE_TARGET, color='grey', linewidth=0.6, linestyle='--')
+  axes.axhline(targets.TABLE_TARGET, color='grey', linewidth=0.6,
+               linestyle='--')
   axes.set_xticks(range(len(rows)))
   axes.set_xticklabels(labels, fontsize=7)
   axes.set_ylabel('step time / floor of the same TF')

@@ -15,8 +15,8 @@ import io
 import pstats
 import time
 
+import _bench_cases as catalogue
 import _bench_stats as stats
-import _bench_tf1 as steps
 
 
 class _CollectorClock(object):
@@ -43,21 +43,21 @@ class _Stack(object):
 
   def __init__(self, tf, impl):
     import contrib_bn  # pylint: disable=g-import-not-at-top
-    shape, data_format = steps.SHAPES['nhwc']
+    shape, data_format = catalogue.SHAPES['nhwc']
     self.tf = tf
     self.graph = tf.Graph()
     self.seconds = 0.0
     self.collector_seconds = 0.0
     with self.graph.as_default():
       self.top = tf.compat.v1.placeholder(tf.float32, shape)
-      if impl == steps.FLOOR:
-        self.layer = lambda x: steps.floor_batch_norm(tf, x, data_format)
-      elif impl == steps.TF_LAYERS:
-        kwargs = steps.tf_layers_kwargs(data_format)
+      if impl == catalogue.FLOOR:
+        self.layer = lambda x: catalogue.floor_batch_norm(tf, x, data_format)
+      elif impl == catalogue.TF_LAYERS:
+        kwargs = catalogue.tf_layers_kwargs(data_format)
         self.layer = lambda x: contrib_bn.layers.batch_normalization(
             x, training=True, **kwargs)
       else:
-        kwargs = steps.path_kwargs(tf, impl, shape, data_format)
+        kwargs = catalogue.path_kwargs(tf, impl, shape, data_format)
         self.layer = lambda x: contrib_bn.batch_norm(x, **kwargs)
 
   def grow(self):
@@ -106,7 +106,7 @@ def bench_graph(graph_paths, options):
   """Graph-construction rows, growth rows and the optional profile text."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   counts = [int(n) for n in options.layers]
-  impls = [steps.FLOOR] + list(graph_paths)
+  impls = [catalogue.FLOOR] + list(graph_paths)
   # One untimed small build first loads every code path.
   _stacks(tf, impls, 2, 0)
   times = {}
@@ -127,7 +127,7 @@ def bench_graph(graph_paths, options):
   for impl in impls:
     for count in counts:
       total = stats.median(times[(impl, count)])
-      floor_total = stats.median(times[(steps.FLOOR, count)])
+      floor_total = stats.median(times[(catalogue.FLOOR, count)])
       rows.append({
           'impl': impl, 'layers': count, 'total_s': total,
           'per_layer_ms': total / count * 1000.0,
@@ -135,10 +135,10 @@ def bench_graph(graph_paths, options):
           'ops_per_layer': ops[(impl, count)] / float(count),
           'collector_s': stats.median(collector[(impl, count)]),
           'objects_per_layer': objects[impl],
-          'objects_ratio': objects[impl] / objects[steps.FLOOR],
+          'objects_ratio': objects[impl] / objects[catalogue.FLOOR],
           'ratio': total / floor_total,
           'paired_ratio': stats.paired_ratio(times[(impl, count)],
-                                        times[(steps.FLOOR, count)]),
+                                        times[(catalogue.FLOOR, count)]),
       })
   small, middle, large = counts[0], counts[1], counts[-1]
   growth = []

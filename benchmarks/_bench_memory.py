@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import _bench_cases as catalogue
 import _bench_stats as stats
 import _bench_targets as targets
 import _bench_tf1 as steps
@@ -19,11 +20,11 @@ def memory_worker(options):
   """Entry of `--worker=memory`: one step graph, then print the peak."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   batch_norm = None
-  if options.impl != steps.FLOOR:
+  if options.impl != catalogue.FLOOR:
     import contrib_bn  # pylint: disable=g-import-not-at-top
     batch_norm = contrib_bn.batch_norm
   baseline = steps.current_rss_kib()
-  shapes = steps.SMOKE_SHAPES if options.smoke else steps.SHAPES
+  shapes = catalogue.SMOKE_SHAPES if options.smoke else catalogue.SHAPES
   shape, data_format = shapes[options.shape]
   result = steps.measure_memory(tf, batch_norm, options.impl, shape,
                                 data_format, options.memory_steps, baseline,
@@ -50,7 +51,8 @@ def _steps_peak_mib(samples):
 def bench_memory(impls, tf1_python, options):
   """Peak resident memory of each implementation, one process per sample."""
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
-  common = ['--shape=%s' % targets.MEMORY_SHAPE, '--threads=%d' % options.threads]
+  common = ['--shape=%s' % targets.MEMORY_SHAPE,
+            '--threads=%d' % options.threads]
   if options.smoke:
     common.append('--smoke')
   jobs = []
@@ -87,7 +89,7 @@ def bench_memory(impls, tf1_python, options):
     row = {'impl': impl, 'shape_name': targets.MEMORY_SHAPE}
     for side in ('tf2', 'tf1'):
       got = samples.get((side, impl))
-      floor = samples.get((side, steps.FLOOR))
+      floor = samples.get((side, catalogue.FLOOR))
       prefix = '' if side == 'tf2' else 'tf1_'
       if not got:
         row.update({prefix + 'peak_mib': None, prefix + 'baseline_mib': None,

@@ -5,6 +5,7 @@ interleaved repetitions (see `_bench_stats`); each table row and mode is
 measured on its own so that only a few large graphs are alive at once.
 """
 
+import _bench_cases as catalogue
 import _bench_stats as stats
 import _bench_targets as targets
 import _bench_tf1 as steps
@@ -17,16 +18,16 @@ def check_paths(shapes, cases):
   with tf.Graph().as_default():
     for shape_name, path in cases:
       shape, data_format = shapes[shape_name]
-      kwargs = steps.path_kwargs(tf, path, shape, data_format)
+      kwargs = catalogue.path_kwargs(tf, path, shape, data_format)
       chosen = contrib_bn.select_path(
           len(shape), batch_weights=kwargs.get('batch_weights'),
           renorm=kwargs.get('renorm', False),
           zero_debias_moving_mean=kwargs.get('zero_debias_moving_mean', False),
           **({'updates_collections': kwargs['updates_collections']}
              if 'updates_collections' in kwargs else {}))
-      if chosen != steps.INTERNAL_PATH[path]:
+      if chosen != catalogue.INTERNAL_PATH[path]:
         raise AssertionError('%s/%s takes the %s path, not %s' % (
-            shape_name, path, chosen, steps.INTERNAL_PATH[path]))
+            shape_name, path, chosen, catalogue.INTERNAL_PATH[path]))
 
 
 def _steps_per_rep(server, shape_name, options):
@@ -34,7 +35,7 @@ def _steps_per_rep(server, shape_name, options):
   if options.smoke:
     return 1
   probe = server.handle({'cmd': 'time', 'shape': shape_name,
-                         'impl': steps.FLOOR, 'iters': 3})['seconds']
+                         'impl': catalogue.FLOOR, 'iters': 3})['seconds']
   return stats.steps_per_rep(probe, options.rep_seconds)
 
 
@@ -46,8 +47,9 @@ def bench_steps(shapes, cases, tf1_server, options):
   sides = [('tf2', local)]
   if tf1_server is not None:
     sides.append(('tf1', tf1_server))
-  shape_names = [s for s in steps.SHAPE_ORDER if any(c[0] == s for c in cases)]
-  impls = {s: [steps.FLOOR] + [p for (n, p) in cases if n == s]
+  shape_names = [s for s in catalogue.SHAPE_ORDER
+                 if any(c[0] == s for c in cases)]
+  impls = {s: [catalogue.FLOOR] + [p for (n, p) in cases if n == s]
            for s in shape_names}
   ops = {}
   errors = {}
@@ -90,12 +92,12 @@ def bench_steps(shapes, cases, tf1_server, options):
     shape, data_format = shapes[shape_name]
     row = {'shape_name': shape_name, 'shape': shape,
            'data_format': data_format, 'path': path,
-           'internal_path': steps.INTERNAL_PATH[path],
+           'internal_path': catalogue.INTERNAL_PATH[path],
            'steps_per_rep': iters[shape_name],
            'target': targets.STEP_TARGETS.get(path)}
     for side, _ in sides:
       own = times.get((side, shape_name, path))
-      floor = times.get((side, shape_name, steps.FLOOR))
+      floor = times.get((side, shape_name, catalogue.FLOOR))
       prefix = '' if side == 'tf2' else 'tf1_'
       row[prefix + 'ms'] = stats.ms(own)
       row[prefix + 'floor_ms'] = stats.ms(floor)
@@ -106,9 +108,9 @@ def bench_steps(shapes, cases, tf1_server, options):
       row[prefix + 'samples_ms'] = [t * 1000.0 for t in own or []]
       row[prefix + 'floor_samples_ms'] = [t * 1000.0 for t in floor or []]
       row[prefix + 'ops'] = ops.get((side, shape_name, path))
-      row[prefix + 'floor_ops'] = ops.get((side, shape_name, steps.FLOOR))
+      row[prefix + 'floor_ops'] = ops.get((side, shape_name, catalogue.FLOOR))
       row[prefix + 'error'] = (errors.get((side, shape_name, path)) or
-                               errors.get((side, shape_name, steps.FLOOR)))
+                               errors.get((side, shape_name, catalogue.FLOOR)))
     if tf1_server is not None and row['ms'] and row.get('tf1_ms'):
       row['vs_tf1'] = row['ms'] / row['tf1_ms']
     else:
@@ -119,11 +121,12 @@ def bench_steps(shapes, cases, tf1_server, options):
 
 def _table_variants(tf1_server, options):
   """(side, impl, xla) triples timed for each table row and mode."""
-  variants = [('tf2', steps.FLOOR, False), ('tf2', steps.LAYER, False)]
+  variants = [('tf2', catalogue.FLOOR, False), ('tf2', catalogue.LAYER, False)]
   if options.xla:
-    variants += [('tf2', steps.FLOOR, True), ('tf2', steps.LAYER, True)]
+    variants += [('tf2', catalogue.FLOOR, True), ('tf2', catalogue.LAYER, True)]
   if tf1_server is not None:
-    variants += [('tf1', steps.FLOOR, False), ('tf1', steps.LAYER, False)]
+    variants += [('tf1', catalogue.FLOOR, False),
+                 ('tf1', catalogue.LAYER, False)]
   return variants
 
 
@@ -142,7 +145,8 @@ def bench_table(tf1_server, options):
   rows = []
   for name in options.table_rows:
     for mode in options.modes:
-      shape, data_format, dtype, kwargs = steps.table_row(name, options.smoke)
+      shape, data_format, dtype, kwargs = catalogue.table_row(
+          name, options.smoke)
       row = {'row': name, 'mode': mode, 'shape': shape,
              'data_format': data_format, 'dtype': dtype,
              'kwargs': sorted(kwargs),
@@ -165,7 +169,7 @@ def bench_table(tf1_server, options):
       iters = 1
       if not options.smoke and runnable:
         probe = local.handle({'cmd': 'time', 'row': name, 'mode': mode,
-                              'impl': steps.FLOOR, 'xla': False,
+                              'impl': catalogue.FLOOR, 'xla': False,
                               'iters': 3})['seconds']
         iters = stats.steps_per_rep(probe, options.rep_seconds)
       times = {}
@@ -182,15 +186,16 @@ def bench_table(tf1_server, options):
       for prefix in ('tf2', 'tf2_xla', 'tf1'):
         side = prefix.split('_')[0]
         suffix = '_xla' if prefix.endswith('xla') else ''
-        own = times.get('%s_%s%s' % (side, steps.LAYER, suffix))
-        floor = times.get('%s_%s%s' % (side, steps.FLOOR, suffix))
+        own = times.get('%s_%s%s' % (side, catalogue.LAYER, suffix))
+        floor = times.get('%s_%s%s' % (side, catalogue.FLOOR, suffix))
         row[prefix + '_ratio'] = stats.paired_ratio(own, floor)
         row[prefix + '_ratio_spread'] = stats.ratio_spread(own, floor)
       own = row.get('tf2_layer_ms')
       reference = row.get('tf1_layer_ms')
       row['vs_tf1'] = own / reference if own and reference else None
       stats.log('  %s/%s: ratio %s (XLA %s, TF 1.15 %s)' % (
-          name, mode, stats.fmt(row['tf2_ratio']), stats.fmt(row['tf2_xla_ratio']),
+          name, mode, stats.fmt(row['tf2_ratio']),
+          stats.fmt(row['tf2_xla_ratio']),
           stats.fmt(row['tf1_ratio'])))
       rows.append(row)
   return rows

@@ -1,6 +1,6 @@
 """The benchmark's bounds, as ratios against the floor of the same run."""
 
-import _bench_tf1 as steps
+import _bench_cases as catalogue
 
 
 # Targets, as ratios against the floor of the same run.
@@ -24,10 +24,10 @@ MEMORY_TARGET = 1.05
 
 
 STEP_TARGETS = {
-    steps.FUSED: FUSED_TARGET,
-    steps.FUSED_DEBIAS: FUSED_TARGET,
-    steps.CORE: CORE_TARGET,
-    steps.RENORM: CORE_TARGET,
+    catalogue.FUSED: FUSED_TARGET,
+    catalogue.FUSED_DEBIAS: FUSED_TARGET,
+    catalogue.CORE: CORE_TARGET,
+    catalogue.RENORM: CORE_TARGET,
 }
 
 
@@ -58,7 +58,7 @@ def evaluate_targets(step_rows, graph_rows, growth, memory_rows,
       limit = STEP_TARGETS[row['path']]
       targets.append(_target(name, 'ratio vs floor <= %.2f' % limit,
                              row['ratio'], _at_most(row['ratio'], limit)))
-    elif row['path'] == steps.MOMENTS:
+    elif row['path'] == catalogue.MOMENTS:
       if row.get('tf1_ms'):
         targets.append(_target(
             name, 'ms <= TF 1.15 moments ms (%.3f)' % row['tf1_ms'],
@@ -67,26 +67,27 @@ def evaluate_targets(step_rows, graph_rows, growth, memory_rows,
         targets.append(_target(name, 'ms <= TF 1.15 moments ms', row['ms'],
                                None))
   for row in graph_rows:
-    if row['impl'] != steps.FLOOR:
+    if row['impl'] != catalogue.FLOOR:
       targets.append(_target(
           'graph %s per layer at %d layers' % (row['impl'], row['layers']),
           'ratio vs floor <= %.2f (garbage collector apart)' % GRAPH_TARGET,
           row['ratio'], row['ratio'] <= GRAPH_TARGET))
   for row in graph_rows:
-    if row['impl'] != steps.FLOOR and row['layers'] == graph_rows[0]['layers']:
+    if (row['impl'] != catalogue.FLOOR and
+        row['layers'] == graph_rows[0]['layers']):
       targets.append(_target(
           'graph %s live objects per layer' % row['impl'],
           'ratio vs floor <= %.2f' % OBJECTS_TARGET, row['objects_ratio'],
           row['objects_ratio'] <= OBJECTS_TARGET))
   for row in growth:
-    if row['impl'] != steps.FLOOR:
+    if row['impl'] != catalogue.FLOOR:
       targets.append(_target(
           'graph %s total %d vs %d layers' % (row['impl'], row['large'],
                                               row['middle']),
           'total ratio <= %.1f' % GROWTH_TARGET, row['total_growth'],
           row['total_growth'] <= GROWTH_TARGET))
   for row in memory_rows:
-    if row['impl'] != steps.FLOOR:
+    if row['impl'] != catalogue.FLOOR:
       targets.append(_target(
           'peak memory %s/%s' % (row['shape_name'], row['impl']),
           'peak vs floor <= %.2f' % MEMORY_TARGET, row['ratio'],

@@ -4,11 +4,11 @@
 `contrib_bn.batch_norm` and `contrib_bn.layers.batch_normalization`; run as a
 program under Python 3.7 with TensorFlow 1.15 it times the real
 `tf.contrib.layers.batch_norm` and `tf.layers.batch_normalization` and serves
-the results to `bench.py` over a pipe. Keeping one copy of the graph-building code makes
-both sides build the same loss, optimizer and hand-written floor, so their
-step times compare like for like. It uses only the `tf.compat.v1` API both
-releases share, is written for Python 3.7 as well as current Python, and
-never imports `contrib_bn` (which needs TensorFlow 2).
+the results to `bench.py` over a pipe. Both sides build the cases of
+`_bench_cases.py` with the same loss and optimizer, so their step times
+compare like for like. It uses only the `tf.compat.v1` API both releases
+share, is written for Python 3.7 as well as current Python, and never imports
+`contrib_bn` (which needs TensorFlow 2).
 
 Run as a program:
 
@@ -33,205 +33,7 @@ import os
 import sys
 import time
 
-import numpy as np
-
-FLOOR = 'floor'
-# The paths of `batch_norm`, named as in the results.
-FUSED = 'fused'
-FUSED_DEBIAS = 'fused_debias'
-CORE = 'core'
-RENORM = 'renorm'
-MOMENTS = 'moments'
-PATHS = (FUSED, FUSED_DEBIAS, CORE, RENORM, MOMENTS)
-IMPLS = (FLOOR,) + PATHS
-# `tf.layers.batch_normalization` with its defaults (the fused kernel at rank
-# 4), whose graph construction is measured beside the contrib layer's.
-TF_LAYERS = 'tf_layers'
-GRAPH_IMPLS = PATHS + (TF_LAYERS,)
-
-# Which contrib_bn internal path each benchmark path is meant to exercise;
-# bench.py checks it with `contrib_bn.select_path`.
-INTERNAL_PATH = {
-    FUSED: 'fused',
-    FUSED_DEBIAS: 'fused',
-    CORE: 'core',
-    RENORM: 'core',
-    MOMENTS: 'moments',
-}
-
-# A custom update collection sends rank-4 input down the fused-kernel path
-# without zero-debiasing, the closest match to the hand-written floor.
-BENCH_UPDATES = 'bench_updates'
-
-DECAY = 0.999
-EPSILON = 0.001
-LEARNING_RATE = 0.01
-
-# name -> (shape, data_format). The rank-2 and rank-5 shapes are channels-last.
-SHAPES = {
-    'nhwc': ([32, 28, 28, 128], 'NHWC'),
-    'nchw': ([32, 128, 28, 28], 'NCHW'),
-    'rank2': ([256, 1024], 'NHWC'),
-    'rank5': ([8, 16, 16, 16, 32], 'NHWC'),
-}
-# Tiny stand-ins of the same ranks and layouts, for the smoke run.
-SMOKE_SHAPES = {
-    'nhwc': ([2, 4, 4, 8], 'NHWC'),
-    'nchw': ([2, 8, 4, 4], 'NCHW'),
-    'rank2': ([8, 16], 'NHWC'),
-    'rank5': ([2, 2, 4, 4, 8], 'NHWC'),
-}
-SHAPE_ORDER = ('nhwc', 'nchw', 'rank2', 'rank5')
-
-# Which paths each shape can take. At rank 2 the default arguments already
-# choose the fused kernel, so there is no core-layer default there; at rank 5
-# the fused-kernel path does not exist.
-SHAPE_PATHS = {
-    'nhwc': (FUSED, FUSED_DEBIAS, CORE, RENORM, MOMENTS),
-    'nchw': (FUSED, FUSED_DEBIAS, CORE, RENORM, MOMENTS),
-    'rank2': (FUSED, FUSED_DEBIAS, RENORM, MOMENTS),
-    'rank5': (CORE, RENORM, MOMENTS),
-}
-
-
-# The configuration table: every row times `batch_norm` with these arguments
-# against the floor of the same shape and dtype, in training and in inference,
-# plain and under XLA auto-clustering. name -> (shape, data_format, dtype,
-# kwargs); 'ones' for batch_weights stands for a ones vector of the batch.
-TABLE_ROWS = (
-    ('core_nhwc', [32, 28, 28, 128], 'NHWC', 'float32', {}),
-    ('fused_false', [32, 28, 28, 128], 'NHWC', 'float32', {'fused': False}),
-    ('renorm', [32, 28, 28, 128], 'NHWC', 'float32', {'renorm': True}),
-    ('batch_weights', [32, 28, 28, 128], 'NHWC', 'float32',
-     {'batch_weights': 'ones'}),
-    ('rank5', [8, 16, 16, 16, 32], 'NHWC', 'float32', {}),
-    ('rank3', [32, 784, 128], 'NHWC', 'float32', {}),
-    ('nchw', [32, 128, 28, 28], 'NCHW', 'float32', {}),
-    ('float16', [32, 28, 28, 128], 'NHWC', 'float16', {}),
-    ('bfloat16', [32, 28, 28, 128], 'NHWC', 'bfloat16', {}),
-    # tf.layers.batch_normalization: the fused kernel by default, the
-    # moments formulas with fused=False. Its renorm runs the contrib layer's
-    # core path, timed in the renorm row.
-    ('tf_layers', [32, 28, 28, 128], 'NHWC', 'float32', {}),
-    ('tf_layers_fused_false', [32, 28, 28, 128], 'NHWC', 'float32',
-     {'fused': False}),
-)
-TABLE_ROW_NAMES = tuple(row[0] for row in TABLE_ROWS)
-# Rows that time tf.layers.batch_normalization rather than the contrib layer.
-TF_LAYERS_ROWS = ('tf_layers', 'tf_layers_fused_false')
-# Smoke-run stand-ins of the same ranks and layouts.
-SMOKE_TABLE_SHAPES = {3: [2, 8, 8], 4: [2, 4, 4, 8], 5: [2, 2, 4, 4, 8]}
-MODES = ('train', 'infer')
-LAYER = 'layer'
-
-
-def table_row(name, smoke=False):
-  """`(shape, data_format, dtype, kwargs)` of a configuration-table row."""
-  for row in TABLE_ROWS:
-    if row[0] == name:
-      shape, data_format, dtype, kwargs = row[1:]
-      if smoke:
-        shape = list(SMOKE_TABLE_SHAPES[len(shape)])
-        if data_format == 'NCHW':
-          shape = [shape[0], shape[-1]] + shape[1:-1]
-      return list(shape), data_format, dtype, dict(kwargs)
-  raise ValueError('unknown table row %r' % (name,))
-
-
-def cases(paths=PATHS):
-  """(shape name, path) pairs of the step benchmark, in report order."""
-  return [(shape, path) for shape in SHAPE_ORDER for path in SHAPE_PATHS[shape]
-          if path in paths]
-
-
-def path_kwargs(tf, path, shape, data_format):
-  """`batch_norm` arguments that select `path` for input of `shape`."""
-  kwargs = {'scale': True, 'data_format': data_format}
-  rank = len(shape)
-  if path == FUSED:
-    if rank == 4:
-      kwargs['updates_collections'] = [BENCH_UPDATES]
-  elif path == FUSED_DEBIAS:
-    kwargs['zero_debias_moving_mean'] = True
-  elif path == RENORM:
-    kwargs['renorm'] = True
-  elif path == MOMENTS:
-    kwargs['batch_weights'] = tf.ones([shape[0]], tf.float32)
-  elif path != CORE:
-    raise ValueError('unknown path %r' % (path,))
-  return kwargs
-
-
-def tf_layers_kwargs(data_format):
-  """`tf.layers.batch_normalization` arguments matching the floor's."""
-  return {'axis': 1 if data_format == 'NCHW' else -1, 'momentum': DECAY,
-          'epsilon': EPSILON}
-
-
-def floor_batch_norm(tf, inputs, data_format, training=True):
-  """The floor: the fused kernel, four variables and two moving averages.
-
-  Builds by hand the least a training batch-norm layer needs: `gamma`,
-  `beta`, `moving_mean` and `moving_variance` under a unique `BatchNorm`
-  variable scope (so the variable names match the layer's), one
-  `fused_batch_norm` op and one `assign_sub` per moving statistic, added to
-  UPDATE_OPS. Rank-2 and rank-5 input is reshaped to rank 4 around the
-  kernel, which normalises over every axis but the channels either way.
-
-  Args:
-    tf: the TensorFlow module.
-    inputs: a float tensor of rank 2 or more.
-    data_format: 'NHWC' or 'NCHW' (the latter at rank 4 only).
-    training: False normalizes by the moving statistics and updates nothing.
-
-  Returns:
-    The normalised tensor, shaped like `inputs`.
-  """
-  v1 = tf.compat.v1
-  shape = inputs.get_shape().as_list()
-  nchw = data_format == 'NCHW'
-  channels = shape[1] if nchw else shape[-1]
-  with v1.variable_scope(None, default_name='BatchNorm'):
-    gamma = v1.get_variable('gamma', [channels], tf.float32,
-                            v1.ones_initializer())
-    beta = v1.get_variable('beta', [channels], tf.float32,
-                           v1.zeros_initializer())
-    moving_mean = v1.get_variable('moving_mean', [channels], tf.float32,
-                                  v1.zeros_initializer(), trainable=False)
-    moving_variance = v1.get_variable('moving_variance', [channels],
-                                      tf.float32, v1.ones_initializer(),
-                                      trainable=False)
-    x = inputs
-    if len(shape) == 2:
-      x = tf.reshape(x, [-1, channels, 1, 1] if nchw else [-1, 1, 1, channels])
-    elif len(shape) == 5:
-      x = tf.reshape(x, [shape[0], shape[1] * shape[2], shape[3], channels])
-    elif len(shape) != 4:
-      x = tf.reshape(x, [-1, 1, 1, channels])
-    if not training:
-      y, _, _ = v1.nn.fused_batch_norm(
-          x, gamma, beta, mean=moving_mean, variance=moving_variance,
-          epsilon=EPSILON, is_training=False, data_format=data_format)
-      return tf.reshape(y, shape) if len(shape) != 4 else y
-    y, mean, variance = v1.nn.fused_batch_norm(
-        x, gamma, beta, epsilon=EPSILON, data_format=data_format)
-    if len(shape) != 4:
-      y = tf.reshape(y, shape)
-    rate = 1.0 - DECAY
-    update_mean = v1.assign_sub(moving_mean, (moving_mean - mean) * rate)
-    update_variance = v1.assign_sub(moving_variance,
-                                    (moving_variance - variance) * rate)
-    v1.add_to_collection(v1.GraphKeys.UPDATE_OPS, update_mean)
-    v1.add_to_collection(v1.GraphKeys.UPDATE_OPS, update_variance)
-  return y
-
-
-def input_array(shape):
-  # A fixed seed, so every implementation and both TF releases normalise the
-  # same data; a non-zero mean and non-unit spread keep the moving averages
-  # and the gradients non-trivial.
-  rng = np.random.RandomState(0)
-  return rng.normal(0.3, 1.5, size=shape).astype(np.float32)
+import _bench_cases as catalogue
 
 
 class StepGraph(object):
@@ -243,7 +45,7 @@ class StepGraph(object):
     Args:
       tf: the TensorFlow module.
       batch_norm: the layer under test; unused for the floor.
-      impl: `FLOOR` or one of `PATHS`.
+      impl: `catalogue.FLOOR` or one of `catalogue.PATHS`.
       shape: the input shape.
       data_format: 'NHWC' or 'NCHW'.
       threads: intra- and inter-op threads of the session; 0 lets TF choose.
@@ -254,18 +56,18 @@ class StepGraph(object):
       # A non-trainable variable holds the input: no feeding is timed, and
       # unlike a constant it cannot be folded away by the graph optimizer.
       x = v1.get_variable(
-          'input', initializer=tf.constant(input_array(shape)),
+          'input', initializer=tf.constant(catalogue.input_array(shape)),
           trainable=False)
-      if impl == FLOOR:
-        y = floor_batch_norm(tf, x, data_format)
+      if impl == catalogue.FLOOR:
+        y = catalogue.floor_batch_norm(tf, x, data_format)
       else:
-        y = batch_norm(x, **path_kwargs(tf, impl, shape, data_format))
+        y = batch_norm(x, **catalogue.path_kwargs(tf, impl, shape, data_format))
       loss = tf.reduce_mean(tf.square(y))
       updates = (v1.get_collection(v1.GraphKeys.UPDATE_OPS) +
-                 v1.get_collection(BENCH_UPDATES))
+                 v1.get_collection(catalogue.BENCH_UPDATES))
       with tf.control_dependencies(updates):
         self.train_op = v1.train.GradientDescentOptimizer(
-            LEARNING_RATE).minimize(loss)
+            catalogue.LEARNING_RATE).minimize(loss)
       init = v1.global_variables_initializer()
       self.op_count = len(self.graph.get_operations())
     config = v1.ConfigProto(intra_op_parallelism_threads=threads,
@@ -296,29 +98,30 @@ class TableStep(object):
     Args:
       tf: the TensorFlow module.
       batch_norm: the contrib layer under test; unused for the floor.
-      row: a `TABLE_ROWS` name.
+      row: a `catalogue.TABLE_ROWS` name.
       mode: 'train' (forward, backward, updates, a gradient step) or 'infer'
         (the forward pass with `is_training=False`, and a sum of its output).
-      impl: `FLOOR` or `LAYER`.
+      impl: `catalogue.FLOOR` or `catalogue.LAYER`.
       xla: run the session with XLA auto-clustering (global_jit_level ON_1).
       threads: intra- and inter-op threads of the session; 0 lets TF choose.
       smoke: use the tiny shapes.
       layers_batch_norm: `tf.layers.batch_normalization` under test, for
-        the `TF_LAYERS_ROWS`.
+        the `catalogue.TF_LAYERS_ROWS`.
     """
     v1 = tf.compat.v1
-    shape, data_format, dtype, kwargs = table_row(row, smoke)
+    shape, data_format, dtype, kwargs = catalogue.table_row(row, smoke)
     training = mode == 'train'
     self.graph = tf.Graph()
     with self.graph.as_default():
       x = v1.get_variable(
-          'input', initializer=tf.cast(tf.constant(input_array(shape)),
-                                       dtype),
+          'input',
+          initializer=tf.cast(tf.constant(catalogue.input_array(shape)),
+                              dtype),
           trainable=False)
-      if impl == FLOOR:
-        y = floor_batch_norm(tf, x, data_format, training)
-      elif row in TF_LAYERS_ROWS:
-        kwargs.update(tf_layers_kwargs(data_format))
+      if impl == catalogue.FLOOR:
+        y = catalogue.floor_batch_norm(tf, x, data_format, training)
+      elif row in catalogue.TF_LAYERS_ROWS:
+        kwargs.update(catalogue.tf_layers_kwargs(data_format))
         y = layers_batch_norm(x, training=training, **kwargs)
       else:
         if kwargs.get('batch_weights') == 'ones':
@@ -330,7 +133,7 @@ class TableStep(object):
         updates = v1.get_collection(v1.GraphKeys.UPDATE_OPS)
         with tf.control_dependencies(updates):
           self.train_op = v1.train.GradientDescentOptimizer(
-              LEARNING_RATE).minimize(loss)
+              catalogue.LEARNING_RATE).minimize(loss)
       else:
         # A fetched sum: grouping `y` alone lets Grappler prune the whole
         # stateless forward pass, leaving nothing to time. The sum adds the
@@ -394,7 +197,7 @@ def measure_memory(tf, batch_norm, impl, shape, data_format, steps,
   Args:
     tf: the TensorFlow module.
     batch_norm: the layer under test; unused for the floor.
-    impl: `FLOOR` or one of `PATHS`.
+    impl: `catalogue.FLOOR` or one of `catalogue.PATHS`.
     shape: the input shape.
     data_format: 'NHWC' or 'NCHW'.
     steps: training steps to run before reading the peak.
@@ -491,7 +294,7 @@ def _main(argv):
   # graph is responsible for.
   baseline = current_rss_kib()
   batch_norm = tf.contrib.layers.batch_norm
-  shapes = SMOKE_SHAPES if options.smoke else SHAPES
+  shapes = catalogue.SMOKE_SHAPES if options.smoke else catalogue.SHAPES
   if options.mode == 'memory':
     shape, data_format = shapes[options.shape]
     result = measure_memory(tf, batch_norm, options.impl, shape, data_format,
@@ -525,9 +328,9 @@ if __name__ == '__main__':
   absl_flags.DEFINE_boolean('smoke', False, 'Use the tiny smoke-run shapes.')
   absl_flags.DEFINE_integer('threads', 0,
                             'Session intra/inter-op threads; 0: TF default.')
-  absl_flags.DEFINE_enum('shape', 'nhwc', list(SHAPE_ORDER),
+  absl_flags.DEFINE_enum('shape', 'nhwc', list(catalogue.SHAPE_ORDER),
                          'memory mode: the input shape.')
-  absl_flags.DEFINE_enum('impl', FLOOR, list(IMPLS),
+  absl_flags.DEFINE_enum('impl', catalogue.FLOOR, list(catalogue.IMPLS),
                          'memory mode: the implementation.')
   absl_flags.DEFINE_integer('steps', 10, 'memory mode: training steps run.')
   app.run(_main)

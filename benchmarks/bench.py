@@ -71,6 +71,7 @@ for _path in (_HERE, _ROOT):
     sys.path.insert(0, _path)
 
 # pylint: disable=wrong-import-position
+import _bench_cases as catalogue
 import _bench_charts as charts
 import _bench_graph as graph
 import _bench_memory as memory
@@ -94,10 +95,11 @@ flags.DEFINE_integer('warmup', 3,
 flags.DEFINE_float('rep_seconds', 0.1,
                    'Approximate length of one timed repetition; sets the '
                    'steps per repetition from the floor\'s step time.')
-flags.DEFINE_list('paths', list(steps.PATHS),
-                  'Paths to measure: %s.' % ', '.join(steps.PATHS))
-flags.DEFINE_list('shapes', list(steps.SHAPE_ORDER),
-                  'Step-benchmark shapes: %s.' % ', '.join(steps.SHAPE_ORDER))
+flags.DEFINE_list('paths', list(catalogue.PATHS),
+                  'Paths to measure: %s.' % ', '.join(catalogue.PATHS))
+flags.DEFINE_list('shapes', list(catalogue.SHAPE_ORDER),
+                  'Step-benchmark shapes: %s.' %
+                  ', '.join(catalogue.SHAPE_ORDER))
 flags.DEFINE_boolean('tf1', False,
                      'Also measure TF 1.15\'s tf.contrib.layers.batch_norm '
                      'in a subprocess, as a reference.')
@@ -111,9 +113,9 @@ flags.DEFINE_integer('threads', 0,
 flags.DEFINE_list('layers', ['200', '250', '1000'],
                   'Graph-construction stack sizes A,B,C: per-layer growth is '
                   'C against A, total growth C against B.')
-flags.DEFINE_list('graph_paths', [steps.CORE, steps.TF_LAYERS],
+flags.DEFINE_list('graph_paths', [catalogue.CORE, catalogue.TF_LAYERS],
                   'Paths whose graph construction is measured (rank-4 NHWC '
-                  'input): %s.' % ', '.join(steps.GRAPH_IMPLS))
+                  'input): %s.' % ', '.join(catalogue.GRAPH_IMPLS))
 flags.DEFINE_integer('graph_repeats', 3,
                      'Interleaved repetitions of each graph construction.')
 flags.DEFINE_integer('memory_repeats', 3,
@@ -127,10 +129,10 @@ flags.DEFINE_integer('memory_steps', 10,
 flags.DEFINE_boolean('profile_graph', False,
                      'Also profile one contrib_bn graph construction of the '
                      'largest stack with cProfile; writes graph_profile.txt.')
-flags.DEFINE_list('table_rows', list(steps.TABLE_ROW_NAMES),
+flags.DEFINE_list('table_rows', list(catalogue.TABLE_ROW_NAMES),
                   'Configuration-table rows to time (empty: none): %s.' %
-                  ', '.join(steps.TABLE_ROW_NAMES))
-flags.DEFINE_list('modes', list(steps.MODES),
+                  ', '.join(catalogue.TABLE_ROW_NAMES))
+flags.DEFINE_list('modes', list(catalogue.MODES),
                   'Configuration-table modes: train, infer.')
 flags.DEFINE_boolean('xla', True,
                      'Also time every configuration-table row under XLA '
@@ -149,9 +151,9 @@ flags.DEFINE_string('conditions', None,
                     'with the table.')
 flags.DEFINE_enum('worker', None, ['memory'],
                   'Internal: run as a memory-measuring subprocess.')
-flags.DEFINE_enum('impl', steps.FLOOR, list(steps.IMPLS),
+flags.DEFINE_enum('impl', catalogue.FLOOR, list(catalogue.IMPLS),
                   'Internal, memory worker: the implementation.')
-flags.DEFINE_enum('shape', 'nhwc', list(steps.SHAPE_ORDER),
+flags.DEFINE_enum('shape', 'nhwc', list(catalogue.SHAPE_ORDER),
                   'Internal, memory worker: the input shape.')
 
 # Settings the smoke run uses unless given explicitly.
@@ -180,13 +182,13 @@ def main(argv):
   if FLAGS.worker == 'memory':
     memory.memory_worker(FLAGS)
     return 0
-  unknown = set(FLAGS.paths) - set(steps.PATHS)
-  unknown |= set(FLAGS.graph_paths) - set(steps.GRAPH_IMPLS)
-  unknown |= set(FLAGS.shapes) - set(steps.SHAPE_ORDER)
+  unknown = set(FLAGS.paths) - set(catalogue.PATHS)
+  unknown |= set(FLAGS.graph_paths) - set(catalogue.GRAPH_IMPLS)
+  unknown |= set(FLAGS.shapes) - set(catalogue.SHAPE_ORDER)
   if unknown:
     raise app.UsageError('unknown paths: %s' % ', '.join(sorted(unknown)))
-  unknown = set(FLAGS.table_rows) - set(steps.TABLE_ROW_NAMES)
-  unknown |= set(FLAGS.modes) - set(steps.MODES)
+  unknown = set(FLAGS.table_rows) - set(catalogue.TABLE_ROW_NAMES)
+  unknown |= set(FLAGS.modes) - set(catalogue.MODES)
   if unknown:
     raise app.UsageError('unknown table rows or modes: %s' %
                          ', '.join(sorted(unknown)))
@@ -195,9 +197,10 @@ def main(argv):
   load_before = stats.load_average()
   started = time.time()
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from contrib_bn.conformance import environment  # pylint: disable=g-import-not-at-top
-  shapes = steps.SMOKE_SHAPES if FLAGS.smoke else steps.SHAPES
-  cases = [c for c in steps.cases(FLAGS.paths) if c[0] in FLAGS.shapes]
+  # pylint: disable=g-import-not-at-top
+  from contrib_bn.conformance import environment
+  shapes = catalogue.SMOKE_SHAPES if FLAGS.smoke else catalogue.SHAPES
+  cases = [c for c in catalogue.cases(FLAGS.paths) if c[0] in FLAGS.shapes]
   step_timing.check_paths(shapes, cases)
 
   tf1_python = None
@@ -213,7 +216,8 @@ def main(argv):
   if FLAGS.xla:
     # Read when TensorFlow first initializes its devices; sessions without a
     # jit level are not affected.
-    from contrib_bn.conformance import xla_flags  # pylint: disable=g-import-not-at-top
+    # pylint: disable=g-import-not-at-top
+    from contrib_bn.conformance import xla_flags
     xla_flags.request_cpu_clustering()
   stats.log('Training steps (%d cases)' % len(cases))
   try:
@@ -227,8 +231,9 @@ def main(argv):
   stats.log('Graph construction')
   graph_rows, growth, profile_text = graph.bench_graph(FLAGS.graph_paths, FLAGS)
   stats.log('Peak memory')
-  memory_impls = [steps.FLOOR] + [p for p in steps.SHAPE_PATHS[targets.MEMORY_SHAPE]
-                                  if p in FLAGS.paths]
+  memory_impls = [catalogue.FLOOR] + [
+      p for p in catalogue.SHAPE_PATHS[targets.MEMORY_SHAPE]
+      if p in FLAGS.paths]
   memory_rows = memory.bench_memory(memory_impls, tf1_python, FLAGS)
 
   results = {
