@@ -9,7 +9,11 @@ seeds fix them (else TF 1.15's initial values are loaded first); outputs,
 losses and gradients of two SGD steps and the variables after them; the
 output of an inference graph restored from TF 1.15's checkpoint; or TF
 1.15's exception type and message. Tolerances are
-contrib_bn.conformance.matching's, by the case's dtype.
+contrib_bn.conformance.matching's, by the case's dtype. Beside the corpus:
+the default kernels' Glorot distribution, the channels-first layers TF
+1.15's CPU could not run against their channels-last results, and the
+separable-convolution arguments TF 1.15 took and then got wrong, refused
+when the graph is built.
 """
 
 import os
@@ -121,8 +125,9 @@ def test_default_kernel_initializer_is_glorot_uniform(build):
 
 
 # TF 1.15's CPU kernels refused these channels-first layers at run time, so
-# the corpus has no golden of them; TF 2's run them, and they must give the
-# channels-last layer's output, transposed, for the same weights.
+# the corpus has no golden of them; contrib_bn runs them channels-last
+# between transposes, and they must give the channels-last layer's output,
+# transposed, for the same weights.
 _CHANNELS_FIRST = {
     'separable_conv2d': ((2, 7, 6, 3), dict(
         filters=4, kernel_size=3, padding='same', depth_multiplier=2,
