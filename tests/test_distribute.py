@@ -17,6 +17,7 @@ import pytest
 import tensorflow as tf
 
 import contrib_bn
+from contrib_bn import constants
 from contrib_bn.conformance import distributed
 from contrib_bn.conformance import matching
 from contrib_bn.conformance import verify_distributed
@@ -281,7 +282,7 @@ def _core_path_case(case):
                  if k in ('renorm', 'batch_weights', 'fused',
                           'zero_debias_moving_mean', 'updates_collections')}
   return contrib_bn.select_path(len(case['shape']),
-                                **path_kwargs) == 'core'
+                                **path_kwargs) == constants.PATH_CORE
 
 
 # The distributed cases on the core-layer path: the ones tf.layers can take.

@@ -92,8 +92,8 @@ def prepare(tf, batch_norm, case):
     case: a `bad_inputs.ProbeCase`.
 
   Returns:
-    `(ctx, kwargs)`: the `bad_inputs.Context` (input, feeds) and the keyword arguments
-    of the call under test.
+    `(ctx, kwargs)`: the `bad_inputs.Context` (input, feeds) and the keyword
+    arguments of the call under test.
   """
   probe, path = case.probe, case.path
   shape = probe.data_shape(list(bad_inputs.PATHS[path]['shape']))
@@ -156,7 +156,8 @@ def run_case(tf, batch_norm, case):
     except Exception as e:  # pylint: disable=broad-except
       record['outcome'] = 'build_error'
       record['error'] = {'type': type(e).__name__,
-                         'message': harness.tf1_error_message(e), 'stage': stage}
+                         'message': harness.tf1_error_message(e),
+                         'stage': stage}
       return record
     data = case_data(case, shape, probe.dtype)
     train_feed = dict(ctx.train_feed)
