@@ -111,6 +111,8 @@ def _rewrite(node, op, inputs, dtype, extra_attrs=None):
 
 def _broadcast_shape(unit):
   """The shape `scale`/`offset` need to broadcast onto the unit's input."""
+  if unit.params_shape is not None:
+    return unit.params_shape
   channels = unit.gamma.shape[0]
   if unit.axis == -1 or unit.rank is None or unit.axis == unit.rank - 1:
     return [channels]
@@ -240,6 +242,9 @@ class _Folder(object):
 
   def fold_into_linear(self, node, unit, scale, offset):
     """Folds into the preceding Conv2D/MatMul; returns None or why not."""
+    if unit.params_shape is not None:
+      return ('it normalizes over several axes (parameters of shape %s), '
+              'not along one channel axis' % (unit.params_shape,))
     producer = fold_units.producer(self.nodes, unit.x)
     if producer is None:
       return 'its input has no producer in the graph'

@@ -90,9 +90,13 @@ class Evaluator(object):
       self._session.close()
 
 
+# `params_shape`: None when the parameters run along one axis; otherwise the
+# shape they broadcast in (an axis list such as [1, 3] gives [1, H, 1, C]),
+# with `gamma` ... `variance` flattened from it.
 Unit = collections.namedtuple(
     'Unit', ['node', 'layer', 'x', 'first', 'gamma', 'beta', 'mean',
-             'variance', 'epsilon', 'axis', 'rank', 'dtype'])
+             'variance', 'epsilon', 'axis', 'rank', 'dtype', 'params_shape'],
+    defaults=(None,))
 
 
 class NotRecognised(Exception):
@@ -197,11 +201,14 @@ def pattern_unit(node, nodes, evaluator):
   shape = np.broadcast(variance, mean, *(
       [gamma] if gamma is not None else []) + (
           [beta] if beta is not None else [])).shape
+  params_shape = None
   if len(shape) <= 1:
     axis = -1
   else:
     big = [i for i, d in enumerate(shape) if d != 1]
     axis = big[0] if len(big) == 1 else len(shape) - 1
+    if len(big) > 1:
+      params_shape = list(shape)
   channels = int(np.prod(shape)) if shape else 1
   flat = lambda v: np.broadcast_to(v, shape).reshape([channels])
   ones, zeros = np.ones([channels]), np.zeros([channels])
@@ -211,4 +218,5 @@ def pattern_unit(node, nodes, evaluator):
               ones if gamma is None else flat(gamma),
               zeros if beta is None else flat(beta), flat(mean),
               flat(variance), float(epsilon), axis,
-              len(shape) if len(shape) > 1 else None, node.attr['T'].type)
+              len(shape) if len(shape) > 1 else None, node.attr['T'].type,
+              params_shape)
