@@ -199,14 +199,15 @@ def test_model_file_train_op(function, unwired):
 # ---- export: folding into conv2d and dense
 
 
-def _images(seed):
-  return np.random.RandomState(seed).normal(1.0, 2.0, (5, 6, 6, 3)).astype(
-      np.float32)
+def _images(seed, batch=5):
+  return np.random.RandomState(seed).normal(
+      1.0, 2.0, (batch, 6, 6, 3)).astype(np.float32)
 
 
 def _train_and_save(target, directory):
   model = model_file.build(target)
-  images = _images(1)
+  batch = model.inputs['images'].shape.as_list()[0] or 5
+  images = _images(1, batch)
   with model.graph.as_default():
     saver = v1.train.Saver()
     with v1.Session() as session:
@@ -300,6 +301,33 @@ def test_export_folds_into_conv2d_and_dense(function, fold, checkpoints,
   lines = report.lines()
   for layer in NET_LAYERS:
     assert any(line.startswith('folded %s (' % layer) for line in lines)
+
+
+def test_export_of_ghost_batches_and_an_axis_list(checkpoints, tmp_path):
+  # The ghost-batch layer folds into conv1 like any other; the layer
+  # normalized per height and channel (axis=[1, 3]) has [1, 6, 1, 4]
+  # parameters, which no conv channel axis carries: it stays a multiply and
+  # an add of that shape.
+  target = NET + ':build_ghost_batches'
+  checkpoint = checkpoints('build_ghost_batches')
+  images = _images(11, batch=8)
+  want = _unexported(target, checkpoint, images)
+  for fold in ('affine', 'conv'):
+    saved = str(tmp_path / fold)
+    result = export_tool.export(target, checkpoint, saved, fold=fold)
+    assert result.ok
+    _close(artifacts.run_saved_model(saved, {'images': images}), want,
+           export_tool.FOLDED_TOLERANCE)
+    report = result.fold
+    assert [f.layer for f in report.folded] == list(NET_LAYERS)
+    kinds = [f.kind for f in report.folded]
+    if fold == 'affine':
+      assert kinds == ['affine'] * 3 and not report.left
+      continue
+    assert kinds == ['conv', 'affine', 'conv'], report.lines()
+    [left] = report.left
+    assert left.layer == 'batch_normalization_1'
+    assert 'several axes (parameters of shape [1, 6, 1, 4])' in left.reason
 
 
 @pytest.mark.parametrize('fused', [None, False])
@@ -412,7 +440,8 @@ def recordings(tmp_path_factory):
 
 
 @needs_tf1
-@pytest.mark.parametrize('function', ['build', 'build_renorm'])
+@pytest.mark.parametrize('function', ['build', 'build_renorm',
+                                      'build_ghost_batches'])
 def test_regress_tf_layers_model_agrees_with_tf115(function, recordings):
   from contrib_bn.tools.regress import compare  # pylint: disable=g-import-not-at-top
   out, manifest, log = recordings(function)
@@ -420,11 +449,10 @@ def test_regress_tf_layers_model_agrees_with_tf115(function, recordings):
   assert 'step %d/%d' % (REGRESS_STEPS, REGRESS_STEPS) in log
   assert [l['scope'] for l in manifest['layers']] == list(NET_LAYERS)
   # TF 1.15 fuses a tf.layers batch norm only at rank 4, by default, and
-  # never with renorm.
+  # never with renorm or ghost batches.
   kernels = [l['fused_kernels'] for l in manifest['layers']]
   assert kernels[1:] == [[], []]
-  assert kernels[0] == ([] if function == 'build_renorm' else
-                        ['FusedBatchNormV3'])
+  assert kernels[0] == (['FusedBatchNormV3'] if function == 'build' else [])
   result = compare.compare_recording(NET + ':' + function, out)
   assert result.ok, (result.problems, [
       (e.key, e.divergence, e.threshold) for e in result.entries

@@ -10,7 +10,10 @@ with `is_training=False` it builds for inference, with None it makes its own
 `is_training` placeholder.
 
 `build_renorm` is the same network with batch renormalization in its first
-layer; `build_unwired` leaves out the UPDATE_OPS block; `build_divergent` is
+layer; `build_ghost_batches` gives its first layer ghost batches of 4
+(`virtual_batch_size`, on a batch of 8) and normalizes its second per
+height and channel (`axis=[1, 3]`); `build_unwired` leaves out the
+UPDATE_OPS block; `build_divergent` is
 `build` on TensorFlow 1.15, and on TensorFlow 2 its second batch norm uses
 another epsilon, the kind of silent change a hand migration makes.
 """
@@ -23,11 +26,15 @@ CLASSES = 3
 GRAPH_SEED = 3
 DROPOUT_SEED = 5
 EPSILON = 1e-3
+GHOST_BATCH = 8
+VIRTUAL_BATCH_SIZE = 4
 
 
-def _network(is_training, renorm=False, wired=True, second_epsilon=EPSILON):
+def _network(is_training, renorm=False, wired=True, second_epsilon=EPSILON,
+             ghost=False):
   tf.set_random_seed(GRAPH_SEED)
-  images = tf.placeholder(tf.float32, [None, HEIGHT, WIDTH, CHANNELS],
+  images = tf.placeholder(tf.float32, [GHOST_BATCH if ghost else None,
+                                       HEIGHT, WIDTH, CHANNELS],
                           name='images')
   mode = is_training
   if is_training is None:
@@ -36,12 +43,14 @@ def _network(is_training, renorm=False, wired=True, second_epsilon=EPSILON):
   net = tf.layers.batch_normalization(
       net, training=mode, momentum=0.5, renorm=renorm,
       renorm_clipping={'rmax': 3.0, 'rmin': 0.3, 'dmax': 5.0} if renorm
-      else None, renorm_momentum=0.5)
+      else None, renorm_momentum=0.5,
+      virtual_batch_size=VIRTUAL_BATCH_SIZE if ghost else None)
   net = tf.nn.relu(net)
   net = tf.layers.conv2d(net, 4, 3, padding='same', use_bias=False,
                          name='conv2')
   net = tf.layers.batch_normalization(net, training=mode, momentum=0.5,
-                                      epsilon=second_epsilon, fused=False)
+                                      epsilon=second_epsilon, fused=False,
+                                      axis=[1, 3] if ghost else -1)
   net = tf.nn.relu(net)
   net = tf.layers.flatten(net)
   net = tf.layers.dropout(net, 0.25, training=mode, seed=DROPOUT_SEED)
@@ -65,6 +74,10 @@ def build(is_training=None):
 
 def build_renorm(is_training=None):
   return _network(is_training, renorm=True)
+
+
+def build_ghost_batches(is_training=None):
+  return _network(is_training, ghost=True)
 
 
 def build_unwired(is_training=None):
