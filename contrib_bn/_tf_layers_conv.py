@@ -72,8 +72,11 @@ class Convolution(_tf_layer_base.Layer):
     return 1 if self.data_format == 'channels_first' else -1
 
   def input_channels(self, input_shape):
-    """The input's channel count, fixed for later calls; TF 1.15's error
-    when it is unknown."""
+    """The input's channel count, which later calls must match.
+
+    Raises:
+      ValueError: TF 1.15's, when the count is unknown.
+    """
     channels = tf.compat.dimension_value(input_shape[self._channel_axis])
     if channels is None:
       raise _tf1_errors.conv_undefined_channels()

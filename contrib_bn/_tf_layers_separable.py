@@ -110,6 +110,9 @@ class _SeparableConv(_tf_layers_conv.Convolution):
       raise ValueError(
           '%s: depth_multiplier=%r: it must be a positive int (TF 1.15 '
           'crashed at run time on 0)' % (self.BASE_NAME, multiplier))
+    if isinstance(multiplier, numbers.Real):
+      # TF 1.15's shapes took 2.0 for 2; TF 2's take ints only.
+      multiplier = int(multiplier)
     self.depthwise_kernel = self.add_weight(
         'depthwise_kernel', list(self.kernel_size) + [channels, multiplier],
         self.depthwise_initializer, self.depthwise_regularizer,

@@ -159,6 +159,10 @@ CASES = [
         bias_regularizer='l2', activity_regularizer='l2',
         depthwise_constraint='clip', pointwise_constraint='clip',
         bias_constraint='clip'), (2, 4, 4, 2)),
+    # TF 1.15's shapes took an integral float.
+    _case('separable_conv2d_float_depth_multiplier', graphs.one(
+        'separable_conv2d', filters=2, kernel_size=2, depth_multiplier=2.0),
+          (2, 3, 3, 2)),
     _case('separable_conv2d_no_bias_float64', graphs.one(
         'separable_conv2d', filters=2, kernel_size=2, use_bias=False),
           (2, 3, 4, 2), dtype='float64'),
