@@ -381,10 +381,12 @@ def test_dense_batch_normalization_fold_matches_numpy(fused, installed):
 
 # One case of each way a tf.layers batch norm computes: the fused kernel by
 # default and with fused=True, the formulas (fused=False) with training a
-# bool and a placeholder, rank 2 through the kernel, renorm at ranks 4 and 2.
+# bool and a placeholder, rank 2 through the kernel, renorm at ranks 4 and 2,
+# ghost batches and an axis list.
 XLA_CASES = ('rank4_default', 'rank4_fused_true', 'rank4_fused_false',
              'rank4_fused_false_placeholder', 'rank2_train',
-             'renorm_clipping_rank4', 'renorm_rank2_placeholder')
+             'renorm_clipping_rank4', 'renorm_rank2_placeholder',
+             'virtual_batch_rank4_train', 'axes_rank4_1_3')
 # Each case compiles its clusters afresh: seconds a case, minutes when the
 # machine is loaded.
 XLA_TIMEOUT_SECONDS = 1200
