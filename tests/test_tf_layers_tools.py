@@ -377,6 +377,60 @@ def test_dense_batch_normalization_fold_matches_numpy(fused, installed):
                              atol=export_tool.FOLDED_TOLERANCE[1])
 
 
+@pytest.mark.parametrize('fused', [None, False])
+def test_conv2d_transpose_batch_normalization_folds(fused, installed):
+  # pix2pix's decoder step. The transposed conv's filter is [h, w, out, in]:
+  # the scale goes along its third axis. Checked against NumPy for the
+  # weights and bias, and against the unfolded frozen graph for the output.
+  del installed
+  rng = np.random.RandomState(6)
+  kernel = rng.normal(0.0, 1.0, (3, 3, 4, 2))
+  bias = rng.normal(0.0, 1.0, 4)
+  gamma, beta = rng.uniform(0.5, 2.0, 4), rng.normal(0.0, 1.0, 4)
+  mean, variance = rng.normal(0.0, 1.0, 4), rng.uniform(0.1, 2.0, 4)
+  epsilon = 1e-2
+  constant = lambda value: v1.constant_initializer(value.astype(np.float32))
+  with tf.Graph().as_default() as graph:
+    x = v1.placeholder(tf.float32, [None, 3, 3, 2], name='x')
+    net = v1.layers.conv2d_transpose(
+        x, 4, 3, strides=2, padding='same', name='up',
+        kernel_initializer=constant(kernel), bias_initializer=constant(bias))
+    y = v1.layers.batch_normalization(
+        net, training=False, epsilon=epsilon, fused=fused,
+        gamma_initializer=constant(gamma), beta_initializer=constant(beta),
+        moving_mean_initializer=constant(mean),
+        moving_variance_initializer=constant(variance))
+    with v1.Session() as session:
+      session.run(v1.global_variables_initializer())
+      graph_def = v1.graph_util.convert_variables_to_constants(
+          session, graph.as_graph_def(), [y.op.name])
+  folded, report = fold_module.fold_graph_def(graph_def, 'conv', [y.name])
+  assert not report.left, report.lines()
+  assert [(f.layer, f.kind) for f in report.folded] == [
+      ('batch_normalization', 'conv')]
+  assert report.folded[0].into.startswith(
+      'Conv2DBackpropInput up/conv2d_transpose + BiasAdd')
+  scale = gamma / np.sqrt(variance + epsilon)
+  consts = {n.name: tf.make_ndarray(n.attr['value'].tensor)
+            for n in folded.node if n.op == 'Const'}
+  [weights] = [v for k, v in consts.items() if k.endswith('folded_weights')]
+  np.testing.assert_allclose(weights, kernel * scale[:, None], rtol=1e-6)
+  [folded_bias] = [v for k, v in consts.items() if k.endswith('folded_bias')]
+  np.testing.assert_allclose(folded_bias, (bias - mean) * scale + beta,
+                             rtol=1e-6, atol=1e-7)
+  assert not {n.op for n in folded.node} & set(BATCH_NORM_OPS)
+  data = rng.normal(0.0, 1.0, (2, 3, 3, 2)).astype(np.float32)
+  outputs = []
+  for definition in (graph_def, folded):
+    with tf.Graph().as_default():
+      v1.import_graph_def(definition, name='')
+      with v1.Session() as session:
+        outputs.append(session.run(y.name, {'x:0': data}))
+  np.testing.assert_allclose(outputs[1], outputs[0],
+                             rtol=export_tool.FOLDED_TOLERANCE[0],
+                             atol=export_tool.FOLDED_TOLERANCE[1])
+
+
 # ---- XLA
 
 # One case of each way a tf.layers batch norm computes: the fused kernel by

@@ -10,7 +10,8 @@ as deployment converters do:
           fused kernel that is the op's `epsilon` attribute, which already
           carries TF 1.15's floor of 1.001e-5);
   conv    additionally multiplies `scale` into the weights of a directly
-          preceding Conv2D or MatMul and adds `offset` to its bias (or
+          preceding Conv2D, Conv2DBackpropInput (a transposed conv) or
+          MatMul and adds `offset` to its bias (or
           appends a BiasAdd), where that is exact algebra: the linear op's
           output (and its bias add's output) feeds nothing but this batch
           norm, and the channel axes agree. Everything else stays affine and
@@ -44,6 +45,11 @@ _ACTIVATIONS = ('Relu', 'Relu6', 'Elu', 'Selu', 'Sigmoid', 'Tanh',
                 'LeakyRelu', 'Softplus', 'Softsign')
 
 _SHAPE_READERS = ('Shape', 'ShapeN', 'Size', 'Rank')
+# Linear ops folded into, by their weights (input 1): a conv's filter is
+# [h, w, in, out], a transposed conv's [h, w, out, in], a MatMul's [in, out].
+_CONV = 'Conv2D'
+_TRANSPOSED_CONV = 'Conv2DBackpropInput'
+_LINEAR = (_CONV, _TRANSPOSED_CONV, 'MatMul')
 
 Folded = collections.namedtuple('Folded', ['layer', 'node', 'kind', 'into',
                                            'epsilon', 'channels'])
@@ -216,14 +222,16 @@ class _Folder(object):
     return self._output_channels(linear) == len(unit.gamma)
 
   def _output_channels(self, linear):
-    """The size of a Conv2D's (NHWC) or MatMul's last output axis."""
-    if linear is None or linear.op not in ('Conv2D', 'MatMul'):
+    """The size of a linear op's output channel axis, where it is known."""
+    if linear is None or linear.op not in _LINEAR:
       return None
     if not self.evaluator.is_constant(linear.input[1]):
       return None
     shape = np.shape(self.evaluator.value(linear.input[1]))
     if linear.op == 'MatMul':
       return shape[0] if linear.attr['transpose_b'].b else shape[1]
+    if linear.op == _TRANSPOSED_CONV:
+      return shape[2]
     data_format = linear.attr['data_format'].s.decode() or 'NHWC'
     return shape[3] if data_format == 'NHWC' else None
 
@@ -266,13 +274,13 @@ class _Folder(object):
             bias_node, bias_input = producer, i
             linear = fold_units.producer(self.nodes, producer.input[1 - i])
           break
-    if linear is None or linear.op not in ('Conv2D', 'MatMul'):
+    if linear is None or linear.op not in _LINEAR:
       what = producer if bias_node is None else linear
       if what is not None and what.op in _ACTIVATIONS:
         return ('an activation (%s %s) sits between it and the linear op' %
                 (what.op, what.name))
-      return ('its input comes from %s %s, not from a Conv2D or MatMul '
-              '(+ bias)' % (what.op if what else '?', what.name if what
+      return ('its input comes from %s %s, not from a Conv2D, '
+              'Conv2DBackpropInput or MatMul (+ bias)' % (what.op if what else '?', what.name if what
                             else unit.x))
     first, before = unit.first, unit.x
     if view is not None:
@@ -292,7 +300,7 @@ class _Folder(object):
       return 'the %s %s has %d output channels, the batch norm %d' % (
           linear.op, linear.name, self._output_channels(linear), len(scale))
     last_axis = unit.rank is None or unit.axis in (-1, unit.rank - 1)
-    if linear.op == 'Conv2D':
+    if linear.op in (_CONV, _TRANSPOSED_CONV):
       data_format = linear.attr['data_format'].s.decode() or 'NHWC'
       if data_format == 'NCHW':
         matches = unit.rank == 4 and unit.axis == 1
@@ -318,7 +326,8 @@ class _Folder(object):
     if not self.evaluator.is_constant(weights_name):
       return 'the %s weights %s are not constant' % (linear.op, weights_name)
     weights = np.asarray(self.evaluator.value(weights_name), np.float64)
-    if linear.op == 'MatMul' and linear.attr['transpose_b'].b:
+    if linear.op == _TRANSPOSED_CONV or (
+        linear.op == 'MatMul' and linear.attr['transpose_b'].b):
       weights = weights * scale[:, None]
     else:
       weights = weights * scale
