@@ -24,16 +24,18 @@ arg scope's `batch_norm_decay`, and the session's `inter_op_threads`. Then:
                       [sum, sum of |x|] in float64 and its first values (the
                       full values are in the checkpoint where one is kept).
 
-Written to DIR (default contrib_bn/goldens/slim): CASE.json (configuration,
-variable names/shapes/dtypes in creation order, update-op count, TensorFlow
-version) and CASE.npz. Small cases (`committed_checkpoint`) also write
-checkpoints/CASE.{index,data-00000-of-00001}, the TF1 checkpoint of the
-model variables (no optimizer slots) after training. `--checkpoints` writes that checkpoint for every case, which the
-tests do into a temporary directory for the full-size nets.
+`record_cases` writes to its `out` (the recorder's default: DEFAULT_DIR,
+contrib_bn/goldens/slim): CASE.json (configuration, variable
+names/shapes/dtypes in creation order, update-op count, TensorFlow version)
+and CASE.npz. Small cases (`committed_checkpoint`) also write
+checkpoints/CASE.{index,data-00000-of-00001}, the TF1 checkpoint of the model
+variables (no optimizer slots) after training; `checkpoints=True` (the
+recorder's `--checkpoints`) writes it for every case, which the tests do into
+a temporary directory for the full-size nets.
 
 The inputs are stored as `images` and `labels` (large batches of images
 only as `images_crc32`). Everything is staged and moved into place only when
-every case has been recorded; `--check_determinism` records each case twice
+every case has been recorded; `check_determinism` records each case twice
 in this process and requires bit-identical arrays, records and checkpoint
 files (bit-identity holds only on one machine; another machine's recording
 is compared with tolerances, compat_tests/test_slim_recorder_reproduces.py).
