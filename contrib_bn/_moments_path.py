@@ -63,6 +63,11 @@ def moments_batch_norm(inputs, args):
   else:
     mean, variance = v.moving_mean, v.moving_variance
   beta, gamma = v.beta, v.gamma
+  if _fused_statistics.kernel_applies(inputs, channel_axis, args.epsilon):
+    # Weighted moments are no kernel statistic, but the kernel normalizes
+    # by them in one pass where the formula took two.
+    return _fused_statistics.batch_normalization(
+        inputs, channel_axis, mean, variance, beta, gamma, args.epsilon)
   if nchw:
     broadcast = [1, params_shape[0]] + [1] * (rank - 2)
     mean = tf.reshape(mean, broadcast)

@@ -50,8 +50,6 @@ MOMENTS_CASES = {
     'float64': ([4, 6, 5], 'float64', {}, 'no float64 kernel'),
     'tiny_epsilon': ([4, 6, 5], 'float32', dict(epsilon=1e-7),
                      'below the kernel floor'),
-    'batch_weights': ([4, 6, 5], 'float32', dict(batch_weights='ones'),
-                      'weighted moments'),
 }
 
 
@@ -190,15 +188,14 @@ def test_gradients_match_the_moments_formulas(is_training):
 
 
 @pytest.mark.parametrize('kwargs', [{'renorm': True},
-                                    {'fused': False, 'renorm': True},
-                                    {'batch_weights': 'weights'}],
-                         ids=['renorm', 'renorm_unfused', 'batch_weights'])
+                                    {'fused': False, 'renorm': True}],
+                         ids=['renorm', 'renorm_unfused'])
 @pytest.mark.parametrize('is_training', [True, False])
 def test_training_only_features_use_the_kernel_in_inference(kwargs,
                                                             is_training):
-  # Renorm's corrections and batch weights act on batch statistics only, so
-  # a layer built for inference normalizes by the moving statistics with the
-  # kernel; in training they keep the moments formulas.
+  # Renorm's corrections act on batch statistics only, so a layer built for
+  # inference normalizes by the moving statistics with the kernel; in
+  # training it keeps the moments formulas.
   graph = tf.Graph()
   with graph.as_default():
     x = tf.compat.v1.placeholder(tf.float32, [8, 6, 5])
@@ -207,3 +204,48 @@ def test_training_only_features_use_the_kernel_in_inference(kwargs,
       kwargs['batch_weights'] = tf.ones([8])
     batch_norm(x, is_training=is_training, **kwargs)
   assert (_KERNEL in _op_types(graph)) == (not is_training)
+
+
+@pytest.mark.parametrize('data_format', ['NHWC', 'NCHW'])
+def test_batch_weights_normalize_by_weighted_moments_with_the_kernel(
+    data_format):
+  # Weighted moments are no kernel statistic, so training keeps
+  # `nn.weighted_moments`; the inference kernel normalizes by them, with the
+  # gradient of `nn.batch_normalization` for the statistics as well.
+  shape = [6, 5, 4, 3] if data_format == 'NHWC' else [6, 3, 5, 4]
+  axis = 3 if data_format == 'NHWC' else 1
+  axes = [i for i in range(4) if i != axis]
+  broadcast = [1, 1, 1, 1]
+  broadcast[axis] = 3
+  data = _data(shape)
+  weights = np.linspace(0.5, 2.0, shape[0]).astype(np.float32)
+  graph = tf.Graph()
+  with graph.as_default():
+    x = tf.compat.v1.placeholder(tf.float32, shape)
+    w = tf.constant(weights)
+    y = batch_norm(x, batch_weights=w, scale=True, data_format=data_format,
+                   updates_collections=None)
+    kernels = [op for op in graph.get_operations() if op.type == _KERNEL]
+    assert kernels and _MOMENTS in _op_types(graph)
+    assert not any(op.get_attr('is_training') for op in kernels)
+    variables = {v.op.name: v for v in tf.compat.v1.global_variables()}
+    gamma, beta = variables['BatchNorm/gamma'], variables['BatchNorm/beta']
+    mean, variance = tf.nn.weighted_moments(
+        x, axes, tf.reshape(w, [-1, 1, 1, 1]))
+    reference = tf.nn.batch_normalization(
+        x, tf.reshape(mean, broadcast), tf.reshape(variance, broadcast),
+        tf.reshape(beta, broadcast), tf.reshape(gamma, broadcast), 0.001)
+    # A loss whose gradient differs per element, so that the statistics'
+    # share of the input gradient does not vanish.
+    probe = tf.constant(_data(shape, seed=1))
+    grads = [tf.compat.v1.gradients(tf.reduce_sum(out * probe),
+                                    [x, gamma, beta])
+             for out in (y, reference)]
+    with tf.compat.v1.Session(graph=graph) as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      sess.run(tf.compat.v1.assign(gamma, [0.5, 1.5, 2.0]))
+      ours, theirs = sess.run([[y] + grads[0], [reference] + grads[1]],
+                              {x: data})
+  for got, want in zip(ours, theirs):
+    scale = max(1.0, np.abs(want).max())
+    np.testing.assert_allclose(got, want, 0, FLOAT32_RTOL * scale)
