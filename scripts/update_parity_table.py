@@ -1,7 +1,8 @@
 """Regenerates the parity table from `python -m contrib_bn verify`.
 
 The table stands in README.md and on the docs site's parity page; both are
-rewritten from one run.
+rewritten from one run of the single-device corpus and the two `tf.layers`
+corpora (the batch_normalization cases and its neighbours).
 
   python scripts/update_parity_table.py
 """
@@ -14,6 +15,7 @@ sys.path.insert(0, _ROOT)  # the tree's contrib_bn, installed or not
 
 from contrib_bn.conformance import parity  # pylint: disable=g-import-not-at-top
 from contrib_bn.conformance import verify_single_device  # pylint: disable=g-import-not-at-top
+from contrib_bn.conformance import verify_tf_layers  # pylint: disable=g-import-not-at-top
 
 PAGES = (os.path.join(_ROOT, 'README.md'),
          os.path.join(_ROOT, 'docs', 'parity.md'))
@@ -21,6 +23,8 @@ PAGES = (os.path.join(_ROOT, 'README.md'),
 
 def main():
   results = verify_single_device.run(out=lambda line: None)
+  for _, found in verify_tf_layers.run(out=lambda line: None):
+    results += found
   for page in PAGES:
     with open(page) as f:
       text = f.read()

@@ -9,6 +9,7 @@ import pytest
 from contrib_bn.conformance import goldens
 from contrib_bn.conformance import parity
 from contrib_bn.conformance import verify_single_device
+from contrib_bn.conformance import verify_tf_layers
 
 CASE_IDS = goldens.case_ids()
 
@@ -31,13 +32,21 @@ def test_golden_case(results, case_id):
   assert result.ok, '\n'.join(result.problems)
 
 
+@pytest.fixture(scope='module')
+def tf_layers_results():
+  """The tf.layers corpora, which the parity table counts too (test_tf_layers
+  and test_tf_layers_neighbours verify them case by case)."""
+  return [r for _, found in verify_tf_layers.run(out=lambda line: None)
+          for r in found]
+
+
 @pytest.mark.parametrize('page', ['README.md', 'docs/parity.md'])
-def test_published_parity_table_is_current(results, page):
+def test_published_parity_table_is_current(results, tf_layers_results, page):
   path = os.path.join(os.path.dirname(os.path.dirname(
       os.path.abspath(__file__))), page)
   with open(path) as f:
     published = parity.extract(f.read())
-  generated = parity.table(list(results.values()))
+  generated = parity.table(list(results.values()) + tf_layers_results)
   assert parity.counts_only(published) == parity.counts_only(generated), (
       '%s parity table is stale: run scripts/update_parity_table.py' % page)
 
