@@ -6,25 +6,22 @@ One run measures, on the running TensorFlow 2:
    GradientDescent step on gamma/beta, in a `tf.compat.v1.Session`) of each
    internal path of `contrib_bn.batch_norm`, as a ratio against the floor:
    `tf.compat.v1.nn.fused_batch_norm` plus two `assign_sub` updates built by
-   hand, with the same loss and optimizer (see `_bench_tf1.py`).
+   hand, with the same loss and optimizer (see `_bench_cases.py`).
 2. Graph-construction time per layer for stacks of layers (200, 250 and 1,000
    by default; each layer's output, through a ReLU, feeds the next), for
-   `contrib_bn.batch_norm` and the floor built by hand, and how it grows. The
-   stacks grow side by side, one layer of each in turn. Python's cyclic
-   garbage collector is timed apart: one full collection walks both stacks
-   and lands on whichever layer happens to cross its threshold, a pause of
-   up to a second that would decide the ratio by chance. Its share is
-   bounded instead by the objects each layer keeps alive (counted after a
-   full collection), which is what a collection walks.
+   `contrib_bn.batch_norm`, `contrib_bn.layers.batch_normalization` and the
+   floor built by hand, and how it grows, the garbage collector's pauses
+   apart (see `_bench_graph.py`).
 3. Peak resident memory of one training-step graph per implementation, each
    in a fresh subprocess.
 4. With `--tf1`, the step times (and peak memory) of TF 1.15's
-   `tf.contrib.layers.batch_norm` and its floor, from a Python 3.7 subprocess,
-   as a reference column.
+   `tf.contrib.layers.batch_norm` (and `tf.layers.batch_normalization`) and
+   its floor, from a Python 3.7 subprocess, as a reference column.
 5. The configuration table (`--table_rows`): the default core layer (NHWC),
-   `fused=False`, renorm, `batch_weights`, rank 5, rank 3, NCHW, float16 and
-   bfloat16, each in training and in inference, against the floor of the same
-   shape, dtype and mode; with `--xla` (the default) also under XLA
+   `fused=False`, renorm, `batch_weights`, rank 5, rank 3, NCHW, float16,
+   bfloat16 and `tf.layers.batch_normalization` (fused by default, and
+   `fused=False`), each in training and in inference, against the floor of
+   the same shape, dtype and mode; with `--xla` (the default) also under XLA
    auto-clustering against the floor under XLA; with `--tf1` TF 1.15's time
    beside it. `--update_docs` rewrites docs/performance.md's block of the oneDNN
    setting the run had (read from the graph TensorFlow runs; there is one
@@ -49,8 +46,9 @@ measurement has a module beside it: `_bench_steps.py` (step and table
 timing), `_bench_graph.py` (graph construction), `_bench_memory.py` (peak
 memory), `_bench_remote.py` (the TF 1.15 subprocess), `_bench_targets.py`
 (bounds), `_bench_report.py` (results.md and the performance page) and
-`_bench_charts.py`; `_bench_stats.py` holds the interleaving and statistics,
-and `_bench_tf1.py` the graphs both TensorFlow releases build.
+`_bench_charts.py`; `_bench_stats.py` holds the interleaving and statistics.
+`_bench_cases.py` (what is measured, and the floor) and `_bench_tf1.py` (the
+step graphs) are what both TensorFlow releases build.
 """
 
 import json
@@ -80,7 +78,6 @@ import _bench_report as report
 import _bench_stats as stats
 import _bench_steps as step_timing
 import _bench_targets as targets
-import _bench_tf1 as steps
 # pylint: enable=wrong-import-position
 
 FLAGS = flags.FLAGS
