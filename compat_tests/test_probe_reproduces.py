@@ -41,4 +41,5 @@ def test_recorder_modules_import_alone_under_tf115():
   assert loaded == ['contrib_bn', 'contrib_bn.conformance',
                     'contrib_bn.conformance.bad_inputs',
                     'contrib_bn.conformance.cases',
-                    'contrib_bn.conformance.harness']
+                    'contrib_bn.conformance.harness',
+                    'contrib_bn.constants']

@@ -29,7 +29,9 @@ probe's definition over two files.
 
 import numpy as np
 
-REFERENCE_VERSION = '1.15.5'
+from contrib_bn import constants
+
+REFERENCE_VERSION = constants.TF1_VERSION
 DEFAULT_SCOPE = 'bn'
 
 # Base configurations, each selecting one of TF 1.15's internal paths for
