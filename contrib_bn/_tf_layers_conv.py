@@ -189,7 +189,12 @@ class Conv3D(_Conv):
 
 
 def functional(cls, inputs, filters, kernel_size, name, reuse, **kwargs):
-  """Applies a new `cls` layer in scope `name`, reused with `reuse=True`."""
+  """Applies a new `cls` layer in scope `name`, reused with `reuse=True`.
+
+  The functional forms spell out TF 1.15's signatures, for positional calls
+  and `inspect`, and pass their arguments on with `**locals()` as the first
+  statement, so each argument is named once in its signature.
+  """
   layer = cls(filters, kernel_size, name=name, _scope=name, _reuse=reuse,
               **kwargs)
   return layer.apply(inputs)
@@ -202,17 +207,7 @@ def conv1d(inputs, filters, kernel_size, strides=1, padding='valid',
            activity_regularizer=None, kernel_constraint=None,
            bias_constraint=None, trainable=True, name=None, reuse=None):
   """Applies a new `Conv1D` in scope `name` (reused with `reuse=True`)."""
-  return functional(
-      Conv1D, inputs, filters, kernel_size, name, reuse, strides=strides,
-      padding=padding, data_format=data_format, dilation_rate=dilation_rate,
-      activation=activation, use_bias=use_bias,
-      kernel_initializer=kernel_initializer,
-      bias_initializer=bias_initializer,
-      kernel_regularizer=kernel_regularizer,
-      bias_regularizer=bias_regularizer,
-      activity_regularizer=activity_regularizer,
-      kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-      trainable=trainable)
+  return functional(Conv1D, **locals())
 
 
 def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding='valid',
@@ -223,17 +218,7 @@ def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding='valid',
            kernel_constraint=None, bias_constraint=None, trainable=True,
            name=None, reuse=None):
   """Applies a new `Conv2D` in scope `name` (reused with `reuse=True`)."""
-  return functional(
-      Conv2D, inputs, filters, kernel_size, name, reuse, strides=strides,
-      padding=padding, data_format=data_format, dilation_rate=dilation_rate,
-      activation=activation, use_bias=use_bias,
-      kernel_initializer=kernel_initializer,
-      bias_initializer=bias_initializer,
-      kernel_regularizer=kernel_regularizer,
-      bias_regularizer=bias_regularizer,
-      activity_regularizer=activity_regularizer,
-      kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-      trainable=trainable)
+  return functional(Conv2D, **locals())
 
 
 def conv3d(inputs, filters, kernel_size, strides=(1, 1, 1), padding='valid',
@@ -244,14 +229,4 @@ def conv3d(inputs, filters, kernel_size, strides=(1, 1, 1), padding='valid',
            kernel_constraint=None, bias_constraint=None, trainable=True,
            name=None, reuse=None):
   """Applies a new `Conv3D` in scope `name` (reused with `reuse=True`)."""
-  return functional(
-      Conv3D, inputs, filters, kernel_size, name, reuse, strides=strides,
-      padding=padding, data_format=data_format, dilation_rate=dilation_rate,
-      activation=activation, use_bias=use_bias,
-      kernel_initializer=kernel_initializer,
-      bias_initializer=bias_initializer,
-      kernel_regularizer=kernel_regularizer,
-      bias_regularizer=bias_regularizer,
-      activity_regularizer=activity_regularizer,
-      kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-      trainable=trainable)
+  return functional(Conv3D, **locals())

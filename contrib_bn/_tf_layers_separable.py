@@ -229,21 +229,7 @@ def separable_conv1d(inputs, filters, kernel_size, strides=1,
                      bias_constraint=None, trainable=True, name=None,
                      reuse=None):
   """Applies a new `SeparableConv1D` in scope `name` (reused with reuse)."""
-  return _tf_layers_conv.functional(
-      SeparableConv1D, inputs, filters, kernel_size, name, reuse,
-      strides=strides, padding=padding, data_format=data_format,
-      dilation_rate=dilation_rate, depth_multiplier=depth_multiplier,
-      activation=activation, use_bias=use_bias,
-      depthwise_initializer=depthwise_initializer,
-      pointwise_initializer=pointwise_initializer,
-      bias_initializer=bias_initializer,
-      depthwise_regularizer=depthwise_regularizer,
-      pointwise_regularizer=pointwise_regularizer,
-      bias_regularizer=bias_regularizer,
-      activity_regularizer=activity_regularizer,
-      depthwise_constraint=depthwise_constraint,
-      pointwise_constraint=pointwise_constraint,
-      bias_constraint=bias_constraint, trainable=trainable)
+  return _tf_layers_conv.functional(SeparableConv1D, **locals())
 
 
 def separable_conv2d(inputs, filters, kernel_size, strides=(1, 1),
@@ -257,18 +243,4 @@ def separable_conv2d(inputs, filters, kernel_size, strides=(1, 1),
                      pointwise_constraint=None, bias_constraint=None,
                      trainable=True, name=None, reuse=None):
   """Applies a new `SeparableConv2D` in scope `name` (reused with reuse)."""
-  return _tf_layers_conv.functional(
-      SeparableConv2D, inputs, filters, kernel_size, name, reuse,
-      strides=strides, padding=padding, data_format=data_format,
-      dilation_rate=dilation_rate, depth_multiplier=depth_multiplier,
-      activation=activation, use_bias=use_bias,
-      depthwise_initializer=depthwise_initializer,
-      pointwise_initializer=pointwise_initializer,
-      bias_initializer=bias_initializer,
-      depthwise_regularizer=depthwise_regularizer,
-      pointwise_regularizer=pointwise_regularizer,
-      bias_regularizer=bias_regularizer,
-      activity_regularizer=activity_regularizer,
-      depthwise_constraint=depthwise_constraint,
-      pointwise_constraint=pointwise_constraint,
-      bias_constraint=bias_constraint, trainable=trainable)
+  return _tf_layers_conv.functional(SeparableConv2D, **locals())

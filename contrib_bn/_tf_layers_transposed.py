@@ -156,17 +156,7 @@ def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1),
                      kernel_constraint=None, bias_constraint=None,
                      trainable=True, name=None, reuse=None):
   """Applies a new `Conv2DTranspose` in scope `name` (reused with reuse)."""
-  return _tf_layers_conv.functional(
-      Conv2DTranspose, inputs, filters, kernel_size, name, reuse,
-      strides=strides, padding=padding, data_format=data_format,
-      activation=activation, use_bias=use_bias,
-      kernel_initializer=kernel_initializer,
-      bias_initializer=bias_initializer,
-      kernel_regularizer=kernel_regularizer,
-      bias_regularizer=bias_regularizer,
-      activity_regularizer=activity_regularizer,
-      kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-      trainable=trainable)
+  return _tf_layers_conv.functional(Conv2DTranspose, **locals())
 
 
 def conv3d_transpose(inputs, filters, kernel_size, strides=(1, 1, 1),
@@ -177,14 +167,4 @@ def conv3d_transpose(inputs, filters, kernel_size, strides=(1, 1, 1),
                      kernel_constraint=None, bias_constraint=None,
                      trainable=True, name=None, reuse=None):
   """Applies a new `Conv3DTranspose` in scope `name` (reused with reuse)."""
-  return _tf_layers_conv.functional(
-      Conv3DTranspose, inputs, filters, kernel_size, name, reuse,
-      strides=strides, padding=padding, data_format=data_format,
-      activation=activation, use_bias=use_bias,
-      kernel_initializer=kernel_initializer,
-      bias_initializer=bias_initializer,
-      kernel_regularizer=kernel_regularizer,
-      bias_regularizer=bias_regularizer,
-      activity_regularizer=activity_regularizer,
-      kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-      trainable=trainable)
+  return _tf_layers_conv.functional(Conv3DTranspose, **locals())
