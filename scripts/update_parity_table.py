@@ -5,14 +5,19 @@ rewritten from one run of the single-device corpus and the two `tf.layers`
 corpora (the batch_normalization cases and its neighbours).
 
   python scripts/update_parity_table.py
+
+The difference columns depend on the processor and the oneDNN setting, which
+the table names; the counts do not, and tests/test_goldens.py checks them.
 """
 
+import argparse
 import os
 import sys
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, _ROOT)  # the tree's contrib_bn, installed or not
 
+from contrib_bn.conformance import environment  # pylint: disable=g-import-not-at-top
 from contrib_bn.conformance import parity  # pylint: disable=g-import-not-at-top
 from contrib_bn.conformance import verify_single_device  # pylint: disable=g-import-not-at-top
 from contrib_bn.conformance import verify_tf_layers  # pylint: disable=g-import-not-at-top
@@ -21,7 +26,13 @@ PAGES = (os.path.join(_ROOT, 'README.md'),
          os.path.join(_ROOT, 'docs', 'parity.md'))
 
 
-def main():
+def main(argv=None):
+  argparse.ArgumentParser(
+      description='Run the single-device and tf.layers corpora of `verify` '
+      'and rewrite the parity table in README.md and docs/parity.md. Exits '
+      '0 when every case matched, 1 otherwise (the table is written '
+      'either way).').parse_args(argv)
+  onednn = environment.onednn_enabled()
   results = verify_single_device.run(out=lambda line: None)
   for _, found in verify_tf_layers.run(out=lambda line: None):
     results += found
@@ -32,9 +43,9 @@ def main():
     # leaves the old page whole.
     partial = page + '.partial'
     with open(partial, 'w') as f:
-      f.write(parity.replace_in(text, parity.table(results)))
+      f.write(parity.replace_in(text, parity.table(results, onednn)))
     os.replace(partial, page)
-  print(parity.table(results))
+  print(parity.table(results, onednn))
   return 0 if all(r.ok for r in results) else 1
 
 

@@ -20,8 +20,12 @@ _PATH_NAMES = {
 }
 
 
-def table(results):
-  """A markdown table: per internal path, cases run, errors, matches."""
+def table(results, onednn=None):
+  """A markdown table: per internal path, cases run, errors, matches.
+
+  `onednn`, when known, says whether the run had oneDNN on, since it moves
+  the difference columns (never the counts).
+  """
   rows = collections.OrderedDict(
       (p, [0, 0, 0, 0.0, 0.0]) for p in _PATH_ORDER)
   for result in results:
@@ -47,12 +51,14 @@ def table(results):
   lines.append('| **all** | **%d** | **%d** | **%d** | | |' % (
       total, sum(1 for r in results if r.max_abs_diff is None), matched))
   lines.append('')
-  lines.append('Measured on TensorFlow %s. Differences are absolute, over '
+  setting = '' if onednn is None else (
+      ' with oneDNN %s' % ('on' if onednn else 'off'))
+  lines.append('Measured on TensorFlow %s%s. Differences are absolute, over '
                'outputs, gradients, losses and variables, each compared '
                'within its dtype\'s tolerance of its own scale: the '
                'single-device corpus\'s values reach about 50, the tf.layers '
                'corpora\'s (three SGD steps on a summed loss) up to about '
-               '1e7.' % tf.__version__)
+               '1e7.' % (tf.__version__, setting))
   return '\n'.join(lines)
 
 
