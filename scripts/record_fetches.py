@@ -23,6 +23,7 @@ runpy.run_path(os.path.join(_ROOT, 'contrib_bn', 'conformance',
                             'tf1_import.py'))['register']()
 from contrib_bn import constants  # pylint: disable=g-import-not-at-top,wrong-import-position
 from contrib_bn.conformance import fetches  # pylint: disable=g-import-not-at-top,wrong-import-position
+from contrib_bn.conformance import harness  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('out', fetches.DEFAULT_DIR,
@@ -32,16 +33,11 @@ flags.DEFINE_boolean('check_determinism', False,
                      'written if they differ.')
 
 
-def _session_config(tf):
-  return tf.compat.v1.ConfigProto(intra_op_parallelism_threads=1,
-                                  inter_op_parallelism_threads=1)
-
-
 def _record(tf):
   records = []
   for config in fetches.configs():
     record = fetches.record_config(tf, tf.contrib.layers.batch_norm, config,
-                                   _session_config(tf))
+                                   harness.session_config(tf))
     records.append(record)
     print('%-32s %s' % (config['id'], ' '.join(
         '%s:%s' % (f, 'moved' if fetches.moved(record, f) else '-')

@@ -16,8 +16,6 @@ separable-convolution arguments TF 1.15 took and then got wrong, refused
 when the graph is built.
 """
 
-import os
-
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -26,6 +24,7 @@ import contrib_bn
 from contrib_bn import layers
 from contrib_bn.compat import tf_layers
 from contrib_bn.conformance import tf_layers_neighbours as cases
+from contrib_bn.conformance import verify_tf_layers
 import golden_replay
 
 v1 = tf.compat.v1
@@ -48,28 +47,8 @@ def _api():
 
 def replay(case, golden_arrays):
   """(structure, arrays) of a case run on TF 2 through tf.compat.v1.layers."""
-  data, target = golden_arrays['input'], golden_arrays['target']
-  graph = tf.Graph()
-  with graph.as_default():
-    built = cases.build(v1, _api(), case)
-    structure = cases.structure(v1, built)
-    with v1.Session(graph=graph, config=cases.session_config(v1)) as session:
-      session.run(v1.global_variables_initializer())
-      arrays = cases.initial_values(v1, session)
-      if not case['seeded']:
-        # The default initializer's values depend on the graph's op count.
-        for variable in v1.global_variables():
-          key = 'init/var/' + variable.op.name
-          variable.load(golden_arrays[key], session)
-          arrays[key] = golden_arrays[key]
-      arrays.update(cases.train(v1, session, built, data, target))
-      has_variables = bool(v1.global_variables())
-  checkpoint = CORPUS.checkpoint(case['id'])
-  assert os.path.exists(checkpoint + '.index') == has_variables, (
-      'TF1 checkpoint for %s; %s' % (case['id'], CORPUS.regenerate(case['id'])))
-  arrays['inference/output'] = golden_replay.infer(
-      cases, _api(), case, data, checkpoint if has_variables else None)
-  return structure, arrays
+  return verify_tf_layers.replay_neighbours(verify_tf_layers.NEIGHBOURS, case,
+                                            golden_arrays, _api())
 
 
 def test_every_case_has_a_golden():

@@ -165,8 +165,7 @@ def run_case(tf, batch_norm, case):
     if ctx.x.op.type == 'Placeholder':
       train_feed[ctx.x] = data
       infer_feed[ctx.x] = data
-    config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=1,
-                                      inter_op_parallelism_threads=1)
+    config = harness.session_config(tf)
     obs = {}
     with tf.compat.v1.Session(graph=graph, config=config) as sess:
       stage = 'init'

@@ -12,6 +12,8 @@ import platform
 
 import tensorflow as tf
 
+from contrib_bn.conformance import harness
+
 ONEDNN_VARIABLE = 'TF_ENABLE_ONEDNN_OPTS'
 # /proc/cpuinfo flag -> the name TensorFlow's start-up log gives the feature.
 _FEATURES = (('avx2', 'AVX2'), ('avx512f', 'AVX512F'),
@@ -29,9 +31,8 @@ def onednn_enabled():
     # The process's CPU thread pool is sized by its first session, and this
     # probe may be the first: it asks for the single thread the corpus was
     # recorded and replayed with, so that it changes no later arithmetic.
-    config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=1,
-                                      inter_op_parallelism_threads=1)
-    with tf.compat.v1.Session(graph=graph, config=config) as sess:
+    with tf.compat.v1.Session(graph=graph,
+                              config=harness.session_config(tf)) as sess:
       sess.run(y, {x: [[[[1.0]]]]},
                options=tf.compat.v1.RunOptions(output_partition_graphs=True),
                run_metadata=metadata)

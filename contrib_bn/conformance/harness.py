@@ -3,8 +3,7 @@
 The recorder runs this module under TF 1.15.5 with `tf.contrib.layers.batch_norm`;
 the verifier runs it under TF 2.x with `contrib_bn.batch_norm`. Both therefore
 build the same graph, feed the same data and fetch the same tensors; only the
-layer differs. It uses the `tf.compat.v1` API that both releases share and is
-written for Python 3.7 as well as current Python.
+layer differs. It uses the `tf.compat.v1` API both releases share, in Python 3.7.
 
 Each training step fetches the layer outputs, loss and gradients in one
 `Session.run` and runs the train op in a separate one: TF1 reference variables
@@ -344,12 +343,13 @@ def _feed(built, data, target, training):
 
 
 def session_config(tf, xla=False):
-  """The sessions' configuration; `xla` turns on XLA auto-clustering."""
-  config = tf.compat.v1.ConfigProto(
+  """One thread each, as recorded; `tf` is TF 1.15's, TF 2's or its v1."""
+  v1 = tf if hasattr(tf, 'ConfigProto') else tf.compat.v1
+  config = v1.ConfigProto(
       intra_op_parallelism_threads=1, inter_op_parallelism_threads=1)
   if xla:
     config.graph_options.optimizer_options.global_jit_level = (
-        tf.compat.v1.OptimizerOptions.ON_1)
+        v1.OptimizerOptions.ON_1)
   return config
 
 

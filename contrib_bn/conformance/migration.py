@@ -25,6 +25,7 @@ import numpy as np
 
 from contrib_bn import constants
 from contrib_bn.conformance import corpus
+from contrib_bn.conformance import harness
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -129,8 +130,7 @@ def run(example, first_step=0, restore_from=None, save_to=None):
   data, targets = example.make_dataset()
   arrays = {'images': data, 'labels': targets}
   losses = []
-  config = tf.ConfigProto(intra_op_parallelism_threads=1,
-                          inter_op_parallelism_threads=1)
+  config = harness.session_config(tf)
   with tf.Session(graph=built.graph, config=config) as sess:
     if restore_from is None:
       sess.run(built.init)

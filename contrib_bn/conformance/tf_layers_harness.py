@@ -18,6 +18,8 @@ import zlib
 
 import numpy as np
 
+from contrib_bn.conformance import harness
+
 STEPS = 3
 LEARNING_RATE = 0.1
 GRAPH_SEED = 5
@@ -203,20 +205,18 @@ def structure(tf, built):
   }
 
 
-def session_config(tf):
-  return tf.ConfigProto(intra_op_parallelism_threads=1,
-                        inter_op_parallelism_threads=1)
+session_config = harness.session_config
 
 
-def train(tf, session, built, data, target):
-  """`STEPS` steps from the initial values; the arrays to compare."""
+def train(tf, session, built, data, target, steps=STEPS):
+  """`steps` steps from the variables' current values; the arrays to compare."""
   arrays = {}
   # Only a plain placeholder is fed: a placeholder_with_default is left to
   # its default, as code relying on it does.
   feed = {built.x: data, built.target: target}
   if built.kind == 'placeholder':
     feed[built.training] = True
-  for step in range(STEPS):
+  for step in range(steps):
     fetched = session.run({'output': built.output, 'loss': built.loss,
                            'grads': built.grads}, feed)
     arrays['step%d/output' % step] = fetched['output']

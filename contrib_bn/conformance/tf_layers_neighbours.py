@@ -350,25 +350,8 @@ def initial_values(tf, session):
 
 
 def train(tf, session, built, data, target):
-  """`STEPS` steps from the current values; the arrays to compare."""
-  arrays = {}
-  feed = {built.x: data, built.target: target}
-  if built.kind == 'placeholder':
-    feed[built.training] = True
-  for step in range(STEPS):
-    fetched = session.run({'output': built.output, 'loss': built.loss,
-                           'grads': built.grads}, feed)
-    arrays['step%d/output' % step] = fetched['output']
-    arrays['step%d/loss' % step] = np.asarray(fetched['loss'])
-    for name, value in zip(built.grad_names, fetched['grads']):
-      arrays['step%d/grad/%s' % (step, name)] = np.asarray(value)
-    session.run(built.train, feed)
-  variables = tf.global_variables()
-  for variable, value in zip(variables, session.run(variables)):
-    arrays['var/%s' % variable.op.name] = np.asarray(value)
-  return arrays
+  """`STEPS` steps, run and fetched as the batch-normalization cases are."""
+  return _bn_cases.train(tf, session, built, data, target, steps=STEPS)
 
 
-def infer(session, built, data):
-  """The output of an inference graph (`training_kind='false'`)."""
-  return session.run(built.output, {built.x: data})
+infer = _bn_cases.infer

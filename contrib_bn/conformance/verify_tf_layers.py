@@ -18,16 +18,15 @@ corpora through `tf.compat.v1.layers` after `contrib_bn.install()`, passing
 those names as `api`.
 """
 
-import json
-import os
 import re
 import types
 
-import numpy as np
 import tensorflow as tf
 
+from contrib_bn import constants
 from contrib_bn import layer
 from contrib_bn import layers
+from contrib_bn.conformance import corpus as golden_files
 from contrib_bn.conformance import matching
 from contrib_bn.conformance import recording
 from contrib_bn.conformance import tf_layers_cases
@@ -35,9 +34,7 @@ from contrib_bn.conformance import tf_layers_neighbours
 from contrib_bn.conformance import verify_single_device
 
 v1 = tf.compat.v1
-GOLDENS_DIR = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'goldens')
-REFERENCE = 'TF 1.15.5'
+REFERENCE = 'TF ' + constants.TF1_VERSION
 
 
 class Corpus(object):
@@ -63,7 +60,7 @@ class Corpus(object):
     `verify_case` needs the rest.
     """
     self.name = name
-    self.directory = os.path.join(GOLDENS_DIR, name)
+    self.directory = golden_files.directory(name)
     self.recorder = recorder
     self.label = label or name
     self.path = path or name
@@ -78,12 +75,11 @@ class Corpus(object):
 
   def case_ids(self):
     """The ids of the recorded cases, sorted."""
-    return sorted(name[:-len('.json')] for name in os.listdir(self.directory)
-                  if name.endswith('.json'))
+    return golden_files.recorded_ids(self.directory)
 
   def checkpoint(self, case_id):
     """The prefix of the case's TF1 checkpoint (which may not exist)."""
-    return os.path.join(self.directory, 'checkpoints', case_id)
+    return golden_files.checkpoint_prefix(self.directory, case_id)
 
   def golden(self, case_id):
     """(record, arrays); arrays is None for a case recorded raising.
@@ -91,20 +87,9 @@ class Corpus(object):
     Raises:
       FileNotFoundError: a file of the case is missing.
     """
-    json_path = os.path.join(self.directory, case_id + '.json')
-    if not os.path.exists(json_path):
-      raise FileNotFoundError('missing golden %s; %s' % (
-          json_path, self.regenerate(case_id)))
-    with open(json_path) as f:
-      record = json.load(f)
-    if 'error' in record:
-      return record, None
-    npz_path = os.path.join(self.directory, case_id + '.npz')
-    if not os.path.exists(npz_path):
-      raise FileNotFoundError('missing golden %s; %s' % (
-          npz_path, self.regenerate(case_id)))
-    with np.load(npz_path) as arrays:
-      return record, {k: arrays[k] for k in arrays.files}
+    case = golden_files.Case(self.directory, case_id,
+                             self.regenerate(case_id))
+    return case.record, (None if case.error else case.arrays)
 
 
 def batch_normalization_api():
@@ -126,7 +111,7 @@ def _infer(corpus, api, case, data, checkpoint):
                                   checkpoint)
 
 
-def _replay_batch_normalization(corpus, case, golden_arrays, api):
+def replay_batch_normalization(corpus, case, golden_arrays, api):
   """(structure, arrays) of a tf.layers batch-normalization case on TF 2."""
   cases = corpus.cases
   data, target = golden_arrays['input'], golden_arrays['target']
@@ -138,14 +123,14 @@ def _replay_batch_normalization(corpus, case, golden_arrays, api):
       session.run(v1.global_variables_initializer())
       arrays = cases.train(v1, session, built, data, target)
   checkpoint = corpus.checkpoint(case['id'])
-  if not os.path.exists(checkpoint + '.index'):
+  if not golden_files.checkpoint_exists(checkpoint):
     raise FileNotFoundError('no TF1 checkpoint for %s; %s' % (
         case['id'], corpus.regenerate(case['id'])))
   arrays['inference/output'] = _infer(corpus, api, case, data, checkpoint)
   return structure, arrays
 
 
-def _replay_neighbours(corpus, case, golden_arrays, api):
+def replay_neighbours(corpus, case, golden_arrays, api):
   """(structure, arrays) of a neighbours case on TF 2."""
   cases = corpus.cases
   data, target = golden_arrays['input'], golden_arrays['target']
@@ -166,7 +151,7 @@ def _replay_neighbours(corpus, case, golden_arrays, api):
       arrays.update(cases.train(v1, session, built, data, target))
       has_variables = bool(v1.global_variables())
   checkpoint = corpus.checkpoint(case['id'])
-  if os.path.exists(checkpoint + '.index') != has_variables:
+  if golden_files.checkpoint_exists(checkpoint) != has_variables:
     raise FileNotFoundError('TF1 checkpoint of %s %s; %s' % (
         case['id'], 'missing' if has_variables else 'unexpected',
         corpus.regenerate(case['id'])))
@@ -177,11 +162,11 @@ def _replay_neighbours(corpus, case, golden_arrays, api):
 
 BATCH_NORMALIZATION = Corpus(
     'tf_layers', 'record_tf_layers.py', 'tf.layers', 'tf.layers',
-    tf_layers_cases, _replay_batch_normalization, batch_normalization_api)
+    tf_layers_cases, replay_batch_normalization, batch_normalization_api)
 NEIGHBOURS = Corpus(
     'tf_layers_neighbours', 'record_tf_layers_neighbours.py',
     'tf.layers neighbours', 'neighbours', tf_layers_neighbours,
-    _replay_neighbours, neighbours_api)
+    replay_neighbours, neighbours_api)
 CORPORA = (BATCH_NORMALIZATION, NEIGHBOURS)
 
 
