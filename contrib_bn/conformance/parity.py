@@ -57,8 +57,8 @@ def table(results, onednn=None):
                'outputs, gradients, losses and variables, each compared '
                'within its dtype\'s tolerance of its own scale: the '
                'single-device corpus\'s values reach about 50, the tf.layers '
-               'corpora\'s (three SGD steps on a summed loss) up to about '
-               '1e7.' % (tf.__version__, setting))
+               'corpora\'s (two or three SGD steps on a summed loss) up to '
+               'about 1e7.' % (tf.__version__, setting))
   return '\n'.join(lines)
 
 
