@@ -53,6 +53,19 @@ def copy_golden():
   return copy
 
 
+@pytest.fixture
+def installed():
+  """`contrib_bn.install()` for the test, `uninstall()` after it.
+
+  A module whose every test runs installed says so once:
+  `pytestmark = pytest.mark.usefixtures('installed')`.
+  """
+  import contrib_bn  # pylint: disable=g-import-not-at-top
+  contrib_bn.install()
+  yield
+  contrib_bn.uninstall()
+
+
 # Test tiers (docs/development.md says which to run when). Modules are marked
 # here, in one place, rather than test by test:
 #   slow        a module that takes over about ten seconds on a 2-core
@@ -69,7 +82,8 @@ SLOW_MODULES = frozenset([
     'test_release', 'test_scale', 'test_scan_programs', 'test_slim_compat',
     'test_slim_nets', 'test_tf1_batchnorm_suite', 'test_xla',
     'test_distributed_goldens', 'test_keras_export', 'test_tf_layers',
-    'test_tf_layers_tools',
+    'test_tf_layers_update_ops', 'test_tf_layers_export', 'test_tf_layers_xla',
+    'test_tf_layers_regress',
 ])
 SUBPROCESS_MODULES = frozenset([
     'test_bench_smoke', 'test_cli_startup', 'test_contrib_layers_names',
@@ -77,17 +91,17 @@ SUBPROCESS_MODULES = frozenset([
     'test_regress', 'test_release', 'test_remapper_patterns', 'test_scan',
     'test_scan_programs', 'test_slim_compat', 'test_slim_nets',
     'test_tf1_batchnorm_suite', 'test_tf_layers', 'test_xla',
-    'test_tf_layers_tools',
+    'test_tf_layers_xla', 'test_tf_layers_regress',
 ])
 TF1_MODULES = frozenset(['test_bench_smoke', 'test_regress', 'test_slim_nets',
-                         'test_tf_layers_tools'])
+                         'test_tf_layers_regress'])
 # Run under one oneDNN setting only (scripts/test.sh runs the rest under both):
 # what they check does not depend on the graph TensorFlow runs (imports,
 # source scanning, packaging, start-up log lines), or `verify` covers it under
 # both settings (test_goldens replays the corpus `verify` checks).
 SINGLE_SETTING_MODULES = frozenset([
-    'test_architecture', 'test_scan', 'test_scan_programs', 'test_release',
-    'test_cli_startup', 'test_goldens',
+    'test_architecture', 'test_scan', 'test_scan_programs',
+    'test_scan_verdicts', 'test_release', 'test_cli_startup', 'test_goldens',
 ])
 
 

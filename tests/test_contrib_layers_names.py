@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import contrib_bn
 from contrib_bn.compat import layers_registry as registry
 from contrib_bn.compat import replacements
 
@@ -29,11 +28,7 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SUBPROCESS_TIMEOUT = 300
 
 
-@pytest.fixture(autouse=True)
-def installed():
-  contrib_bn.install()
-  yield
-  contrib_bn.uninstall()
+pytestmark = pytest.mark.usefixtures('installed')
 
 
 def _images(shape=(2, 6, 6, 3)):

@@ -16,7 +16,6 @@ import os
 import pytest
 import tensorflow as tf
 
-import contrib_bn
 from contrib_bn.conformance import matching
 from contrib_bn.conformance import neighbours
 import golden_replay
@@ -26,11 +25,7 @@ CORPUS = golden_replay.Corpus('contrib_neighbours',
                               'record_contrib_neighbours.py')
 
 
-@pytest.fixture(autouse=True)
-def installed():
-  contrib_bn.install()
-  yield
-  contrib_bn.uninstall()
+pytestmark = pytest.mark.usefixtures('installed')
 
 
 # (TF 1.15.5's output tensor name, TF 2's) where they differ. In training

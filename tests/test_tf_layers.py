@@ -34,11 +34,7 @@ v1 = tf.compat.v1
 CORPUS = verify_tf_layers.BATCH_NORMALIZATION
 
 
-@pytest.fixture(autouse=True)
-def installed():
-  contrib_bn.install()
-  yield
-  contrib_bn.uninstall()
+pytestmark = pytest.mark.usefixtures('installed')
 
 
 def _api():

@@ -32,11 +32,7 @@ CORPUS = golden_replay.Corpus('tf_layers_neighbours',
                               'record_tf_layers_neighbours.py')
 
 
-@pytest.fixture(autouse=True)
-def installed():
-  contrib_bn.install()
-  yield
-  contrib_bn.uninstall()
+pytestmark = pytest.mark.usefixtures('installed')
 
 
 def _api():
