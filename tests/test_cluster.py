@@ -24,6 +24,7 @@ import contrib_bn
 from contrib_bn.conformance import matching
 from contrib_bn.conformance import distributed
 from contrib_bn.conformance import verify_distributed
+import distributed_checks
 
 # Any single step takes well under a second here; a collective that never
 # completes is cut off after this long.
@@ -127,23 +128,21 @@ def test_multi_worker_matches_tf1_mirrored_goldens(worker_cluster, case_id):
 
 
 def test_multi_worker_synchronized_equals_global_batch(worker_cluster):
-  import test_distribute  # pylint: disable=g-import-not-at-top
   case = distributed.case_by_id('dist_core_kernel_r4')
   data, target, weights = distributed.case_data(case)
-  single, variables = test_distribute._single_device(  # pylint: disable=protected-access
+  single, variables = distributed_checks.single_device(
       case, data, target, weights)
   ours = _multi_worker_run(worker_cluster, case, synchronized=True)
-  test_distribute.check_against_single_device(ours, single, variables)
+  distributed_checks.check_against_single_device(ours, single, variables)
 
 
 def test_multi_worker_tf_layers_matches_tf1_mirrored_goldens(worker_cluster):
   # tf.layers.batch_normalization took the contrib layer's core path in
   # TF 1.15: the same recorded arrays hold for it.
-  import test_distribute  # pylint: disable=g-import-not-at-top
   golden = verify_distributed.Golden(verify_distributed.DEFAULT_DIR,
                                      'dist_core_renorm_r4')
   ours = _multi_worker_run(worker_cluster, golden.case,
-                           batch_norm=test_distribute.tf_layers_batch_norm)
+                           batch_norm=distributed_checks.tf_layers_batch_norm)
   comparison = matching.Comparison(matching.FLOAT32_RTOL)
   keys = [k for k in golden.arrays
           if k.startswith('train/') or k.startswith('trained/')]
@@ -154,14 +153,13 @@ def test_multi_worker_tf_layers_matches_tf1_mirrored_goldens(worker_cluster):
 
 def test_multi_worker_tf_layers_synchronized_equals_global_batch(
     worker_cluster):
-  import test_distribute  # pylint: disable=g-import-not-at-top
   case = distributed.case_by_id('dist_core_plain_r3')
   data, target, weights = distributed.case_data(case)
-  single, variables = test_distribute._single_device(  # pylint: disable=protected-access
+  single, variables = distributed_checks.single_device(
       case, data, target, weights)
   ours = _multi_worker_run(worker_cluster, case, synchronized=True,
-                           batch_norm=test_distribute.tf_layers_batch_norm)
-  test_distribute.check_against_single_device(ours, single, variables)
+                           batch_norm=distributed_checks.tf_layers_batch_norm)
+  distributed_checks.check_against_single_device(ours, single, variables)
 
 
 @pytest.fixture(scope='module')

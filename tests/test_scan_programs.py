@@ -1,39 +1,30 @@
 """`scan`'s verdicts against what TF1 programs meet after install().
 
-Two checks that cannot drift from install():
-  * every TF1 program in tests/data/scan_programs/ is built (graph mode, one
-    training step) in a fresh process after install(); it builds exactly
-    when `scan` exits 0, and when it fails, it fails at a line where `scan`
-    listed a missing name, with the error `scan` quoted;
-  * every name the fixtures and the tf.contrib.layers registry cover is
-    resolved after install() the way a program reaches it (importing the
-    longest module path it names, then attributes): a name called provided
-    resolves (and a layer builds once in graph mode), a name called missing
-    raises the very error in its verdict.
+Every TF1 program in tests/data/scan_programs/ is built (graph mode, one
+training step) in a fresh process after install(); it builds exactly when
+`scan` exits 0, and when it fails, it fails at a line where `scan` listed a
+missing name, with the error `scan` quoted. `scan` names each use and call
+site the programs hide (aliases, `functools.partial`, from-imports). In a
+process without tf_slim, the names tf_slim would serve are called missing,
+with "pip install tf-slim", and the programs fail where they use them.
+tests/test_scan_verdicts.py checks each verdict against install() name by
+name.
 """
 
-import importlib
 import json
 import os
 import re
 import subprocess
 import sys
-import types
 
 import pytest
-import tensorflow as tf
 
-import contrib_bn
-from contrib_bn.compat import install as installer
 from contrib_bn.compat import layers_registry as registry
-from contrib_bn.compat import replacements
-from contrib_bn.compat import verdicts
 from contrib_bn.tools import scan
-from contrib_bn.tools import scan_tables
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PROGRAMS_DIR = os.path.join(ROOT, 'tests', 'data', 'scan_programs')
-FIXTURE = os.path.join(ROOT, 'tests', 'data', 'scan_fixture')
+from tf1_programs import missing_lines as _missing_lines
+from tf1_programs import program as _program
+from tf1_programs import PROGRAMS_DIR
+from tf1_programs import ROOT
 
 # Program -> scan's exit status with tf_slim installed (pinned, so that scan
 # and install() going wrong together still fails).
@@ -58,10 +49,6 @@ runpy.run_path(sys.argv[1], run_name='__main__')
 _ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', PYTHONPATH=ROOT)
 
 
-def _program(name):
-  return os.path.join(PROGRAMS_DIR, name)
-
-
 def _failure(stderr, path):
   """(line in `path` where the traceback ends, the exception's message)."""
   lines = [int(n) for n in re.findall(
@@ -69,15 +56,6 @@ def _failure(stderr, path):
   last = [l for l in stderr.strip().splitlines() if re.match(r'^\w+Error', l)]
   assert lines and last, stderr[-3000:]
   return lines[-1], last[-1].split(': ', 1)[-1]
-
-
-def _missing_lines(report):
-  found = {}
-  for entry in report['names']:
-    if entry['status'] in ('missing', 'dynamic'):
-      for where in entry['uses']:
-        found.setdefault(int(where.rsplit(':', 1)[1]), []).append(entry)
-  return found
 
 
 def test_every_program_has_an_expectation():
@@ -174,180 +152,6 @@ def test_tf_slim_alias_and_local_names():
       (15, 'tf_slim.batch_norm')]
 
 
-# --- every verdict against the installed names -------------------------------
-
-def _covered_names():
-  """The names the fixtures use, the registry's, and the replacements'."""
-  names = set()
-  for entry in scan.scan([FIXTURE, PROGRAMS_DIR])['names']:
-    if scan_tables.DYNAMIC not in entry['name']:
-      names.add(entry['name'])
-  for name in registry.PUBLIC_NAMES:
-    names.add('tf.contrib.layers.' + name)
-    names.add('tf.contrib.layers.python.layers.' + name)
-  for dotted, text in replacements.REPLACEMENTS.items():
-    names.add(dotted)
-    if text.startswith('tf.contrib.') or text.startswith('tf_slim.'):
-      names.add(text.split()[0])
-  names.update([
-      'tf.contrib.slim.nets.resnet_v1', 'tf_slim.nets.resnet_v1.resnet_v1_50',
-      'tf.contrib.slim.no_such_name', 'tf_slim.no_such_name',
-      'tf.nn.rnn_cell.GRUCell', 'tf.layers.dense', 'tf.contrib.seq2seq',
-      'tf.contrib.framework.python.ops.arg_scope.arg_scope'])
-  return sorted(names)
-
-
-def resolve(name):
-  """`name` as a program reaches it after install(), or the error it gets.
-
-  Attributes from the root module, and where an attribute is missing, the
-  submodule an import statement would reach (`tensorflow.contrib.layers.
-  python.layers`, `tf_slim.nets.resnet_v1`).
-  """
-  parts = name.split('.')
-  if '.python.' in name:
-    # A legacy module path: only import statements reach it, and they get
-    # the module where TF 1.15's package attribute was a function
-    # (tensorflow.contrib.framework.python.ops.arg_scope).
-    path = ['tensorflow'] + parts[1:]
-    for end in range(len(path), 1, -1):
-      try:
-        value = importlib.import_module('.'.join(path[:end]))
-      except ImportError:
-        continue
-      parts = path[end:]
-      break
-  elif parts[0] == 'tf_slim':
-    value, parts = importlib.import_module('tf_slim'), parts[1:]
-  elif name.startswith('tf.contrib'):
-    value, parts = importlib.import_module('tensorflow'), parts[1:]
-  else:
-    value, parts = tf.compat.v1, parts[1:]
-  for part in parts:
-    try:
-      value = getattr(value, part)
-    except AttributeError as error:
-      if getattr(value, '__path__', None) is None:
-        raise
-      try:
-        value = importlib.import_module(value.__name__ + '.' + part)
-      except ImportError:
-        raise error from None
-  return value
-
-
-def _image():
-  return tf.compat.v1.placeholder(tf.float32, [2, 8, 8, 3])
-
-
-# Layers (by their last name) and how to build one.
-BUILDS = {
-    'conv2d': lambda f: f(_image(), 4, 3),
-    'conv2d_transpose': lambda f: f(_image(), 4, 3),
-    'fully_connected': lambda f: f(_image(), 4),
-    'batch_norm': lambda f: f(_image(), is_training=True),
-    'flatten': lambda f: f(_image()),
-    'max_pool2d': lambda f: f(_image(), 2),
-    'avg_pool2d': lambda f: f(_image(), 2),
-    'dropout': lambda f: f(_image(), 0.5, is_training=True),
-}
-# The same for tf.layers' spellings, whose arguments differ (`training`,
-# pool strides without a default).
-TF_LAYERS_BUILDS = dict(
-    BUILDS,
-    dense=lambda f: f(_image(), 4),
-    batch_normalization=lambda f: f(_image(), training=True),
-    max_pooling2d=lambda f: f(_image(), 2, 2),
-    average_pooling2d=lambda f: f(_image(), 2, 2),
-    dropout=lambda f: f(_image(), 0.5, training=True),
-)
-
-
-def _builds_for(name):
-  return TF_LAYERS_BUILDS if name.startswith('tf.layers.') else BUILDS
-
-
-@pytest.fixture(scope='module')
-def installed():
-  contrib_bn.install()
-  yield
-  contrib_bn.uninstall()
-
-
-@pytest.mark.parametrize('name', _covered_names())
-def test_verdict_is_what_the_program_meets(installed, name):
-  del installed
-  verdict = verdicts.provides(name)
-  assert verdict is not None, name
-  if verdict.status == verdicts.MISSING:
-    with pytest.raises((AttributeError, ImportError)) as info:
-      resolve(name)
-    assert str(info.value) in verdict.message, (str(info.value), verdict)
-    assert name in verdict.message
-    return
-  value = resolve(name)
-  assert verdict.module == isinstance(value, types.ModuleType), name
-  layer = name.rsplit('.', 1)[-1]
-  builds = _builds_for(name)
-  if layer in builds and callable(value):
-    with tf.Graph().as_default():
-      output = builds[layer](value)
-      assert isinstance(output, tf.Tensor), name
-      assert tf.compat.v1.get_default_graph().get_operations(), name
-  else:
-    assert value is not None, name
-
-
-def test_the_covered_names_include_both_verdicts():
-  # Guards the test above: a verdict that said "provided" (or "missing")
-  # for everything would still need both kinds here to be checked.
-  kinds = {verdicts.provides(n).status for n in _covered_names()}
-  assert kinds == {verdicts.PROVIDED, verdicts.MISSING}
-  built = [n for n in _covered_names()
-           if n.rsplit('.', 1)[-1] in _builds_for(n) and
-           verdicts.provides(n).status == verdicts.PROVIDED]
-  assert len(built) >= 10, built
-
-
-@pytest.mark.parametrize('dotted', sorted(
-    n for n in replacements.REPLACEMENTS if n.startswith('tf.layers.')))
-def test_tf_layers_replacement_is_provided(dotted):
-  target = replacements.REPLACEMENTS[dotted].split()[0]
-  assert verdicts.provides(target).status == verdicts.PROVIDED, target
-  assert target.rsplit('.', 1)[-1] in BUILDS, target
-
-
-def test_what_install_grows_to_serve_is_followed(monkeypatch):
-  # install() growing to serve tf.nn.rnn_cell.LSTMCell (as
-  # contrib_bn.compat serves names inside TensorFlow's own
-  # tf.compat.v1.layers) changes the scanner's verdict with no change to the
-  # scanner or its verdicts.
-  path = _program('rnn_cell.py')
-  assert 'tf.nn.rnn_cell.LSTMCell' in scan.scan([path])['not_provided']
-  install, uninstall = installer.install, installer.uninstall
-
-  def grown_install():
-    namespace = install()
-    vars(tf.compat.v1.nn.rnn_cell)['LSTMCell'] = contrib_bn.batch_norm
-    return namespace
-
-  def grown_uninstall():
-    vars(tf.compat.v1.nn.rnn_cell).pop('LSTMCell', None)
-    uninstall()
-
-  monkeypatch.setattr(installer, 'install', grown_install)
-  monkeypatch.setattr(installer, 'uninstall', grown_uninstall)
-  contrib_bn.uninstall()
-  report = scan.scan([path])
-  names = {e['name']: e for e in report['names']}
-  assert names['tf.nn.rnn_cell.LSTMCell']['status'] == 'provided'
-  assert names['tf.nn.rnn_cell.LSTMCell']['provider'] == 'contrib_bn'
-  assert report['ok']
-  # The scan undid the install() it made.
-  assert 'LSTMCell' not in vars(tf.compat.v1.nn.rnn_cell)
-  assert 'contrib' not in vars(tf)
-
-
 # --- without tf_slim ---------------------------------------------------------
 
 _WITHOUT_SLIM = '''
@@ -355,13 +159,13 @@ import json, runpy, sys, traceback
 sys.modules['tf_slim'] = None  # as if not installed
 sys.path.insert(0, sys.argv[1])
 from contrib_bn.tools import scan
-import test_scan_programs as t
+import tf1_programs as t
 import contrib_bn
 import tensorflow.compat.v1 as tf
 tf.disable_eager_execution()
 out = {}
 for name in sys.argv[2:]:
-  report = scan.scan([t._program(name)])
+  report = scan.scan([t.program(name)])
   contrib_bn.install()
   checks = []
   for entry in report['names']:
@@ -374,14 +178,14 @@ for name in sys.argv[2:]:
                    entry['message'], error])
   try:
     with tf.Graph().as_default():
-      runpy.run_path(t._program(name), run_name='__main__')
+      runpy.run_path(t.program(name), run_name='__main__')
     failure = None
   except Exception as e:
     failure = [[f.lineno for f in traceback.extract_tb(e.__traceback__)
-                if f.filename == t._program(name)][-1], str(e)]
+                if f.filename == t.program(name)][-1], str(e)]
   contrib_bn.uninstall()
   out[name] = {'ok': report['ok'], 'checks': checks, 'failure': failure,
-               'missing_lines': sorted(t._missing_lines(report))}
+               'missing_lines': sorted(t.missing_lines(report))}
 print(json.dumps(out))
 '''
 
