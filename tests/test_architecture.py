@@ -9,7 +9,9 @@ inside a function counts as much as one at the top of a module:
   core         every other module directly in contrib_bn/ (the layer)
 
 A module imports only from its own subpackage or from a lower layer, and the
-import graph has no cycle.
+import graph has no cycle. No module of the package, and no Python file of
+tests/, compat_tests/, scripts/ or benchmarks/ (test input in tests/data/
+aside), is over 400 lines unless its docstring says why.
 """
 
 import ast
@@ -75,6 +77,27 @@ def _modules():
 
 
 MODULES = _modules()
+# Held to the same length rule as the package; tests/data/ is test input.
+_SOURCE_TREES = ('tests', 'compat_tests', 'scripts', 'benchmarks')
+_NOT_SOURCE = (os.path.join('tests', 'data'),)
+
+
+def _source_files():
+  """Relative path -> file path, for every Python file of _SOURCE_TREES."""
+  found = {}
+  for tree in _SOURCE_TREES:
+    for root, dirs, files in os.walk(os.path.join(_ROOT, tree)):
+      dirs[:] = sorted(
+          d for d in dirs if d != '__pycache__' and
+          os.path.relpath(os.path.join(root, d), _ROOT) not in _NOT_SOURCE)
+      for name in files:
+        if name.endswith('.py'):
+          path = os.path.join(root, name)
+          found[os.path.relpath(path, _ROOT)] = path
+  return found
+
+
+LENGTH_CHECKED = dict(MODULES, **_source_files())
 
 
 def _imports(path):
@@ -184,9 +207,18 @@ def test_recorder_modules_need_no_tensorflow(module):
   assert GRAPH[module] <= set(TF_FREE), GRAPH[module]
 
 
-@pytest.mark.parametrize('module', sorted(MODULES))
+def test_the_length_rule_reads_every_tree():
+  assert 'contrib_bn.layer' in LENGTH_CHECKED
+  for tree in _SOURCE_TREES:
+    assert any(p.startswith(tree + os.sep) for p in LENGTH_CHECKED), tree
+  assert os.path.join('tests', 'conftest.py') in LENGTH_CHECKED
+  assert not any(p.startswith(_NOT_SOURCE[0] + os.sep)
+                 for p in LENGTH_CHECKED)
+
+
+@pytest.mark.parametrize('module', sorted(LENGTH_CHECKED))
 def test_long_modules_say_why(module):
-  with open(MODULES[module]) as f:
+  with open(LENGTH_CHECKED[module]) as f:
     text = f.read()
   if text.count('\n') > MAX_LINES:
     docstring = ast.get_docstring(ast.parse(text)) or ''
