@@ -32,6 +32,7 @@ import zlib
 import numpy as np
 
 from contrib_bn.conformance import tf_layers_cases as _bn_cases
+from contrib_bn.conformance import tf_layers_harness
 from contrib_bn.conformance import tf_layers_neighbour_graphs as graphs
 
 STEPS = 2
@@ -291,22 +292,10 @@ def target_data(case, shape):
   return rng.normal(0.0, 1.0, size=shape).astype('float32')
 
 
-class Built(object):
-  """The tensors and ops of one case's graph."""
-
-  def __init__(self):
-    self.kind = None
-    self.x = self.target = self.training = None
-    self.output = self.loss = self.train = None
-    self.info = {}
-    self.grad_names = []
-    self.grads = []
-
-
 def build(tf, api, case, training_kind=None):
   """Builds a case in the current graph; may raise TF's error for it."""
   tf.set_random_seed(GRAPH_SEED)
-  built = Built()
+  built = tf_layers_harness.Built()
   kind = training_kind or case['training']
   built.kind = kind
   built.x = tf.placeholder(tf.as_dtype(case['dtype']), case['shape'],
