@@ -75,6 +75,18 @@ def test_verify_command_reports_and_fails_on_mismatch(tmp_path, capsys,
   assert '0/1 golden cases match TF 1.15.5' in capsys.readouterr().out
 
 
+@pytest.mark.parametrize('flag', ['--goldens', '--distributed-goldens',
+                                  '--fetch-goldens'])
+def test_verify_names_a_missing_corpus_directory_and_exits_2(
+    tmp_path, capsys, flag):
+  missing = str(tmp_path / 'no_such_corpus')
+  code, out, err = _cli(capsys, ['verify', flag, missing])
+  assert code == cli.EXIT_USAGE
+  assert err.strip() == 'verify: error: %s %s is not a directory' % (
+      flag, missing)
+  assert 'Traceback' not in out + err
+
+
 def test_verify_header_names_what_ran(tmp_path, capsys, copy_golden):
   case_id = 'default_r3_nhwc'
   copy_golden(tmp_path, case_id)

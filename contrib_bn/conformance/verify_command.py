@@ -6,6 +6,7 @@ first.
 """
 
 import json
+import os
 import sys
 
 from contrib_bn import constants
@@ -34,7 +35,8 @@ def register(subparsers):
       'TensorFlow and Python versions, whether oneDNN and XLA were on, and '
       'the CPU and its vector features. Prints one line per case and a '
       'summary; exit code 0 when every selected case matches, 1 when one '
-      'does not or none is selected.')
+      'does not or none is selected, 2 when a corpus directory given does '
+      'not exist.')
   parser.add_argument('--goldens', default=None,
                       help='single-device corpus directory (default: the '
                       'packaged corpus)')
@@ -84,6 +86,13 @@ def command(args):
     stream.flush()
 
   verify_single_device.VERBOSE = args.verbose
+  for flag, directory in (('--goldens', args.goldens),
+                          ('--distributed-goldens', args.distributed_goldens),
+                          ('--fetch-goldens', args.fetch_goldens)):
+    if directory is not None and not os.path.isdir(directory):
+      sys.stderr.write('verify: error: %s %s is not a directory\n' % (
+          flag, directory))
+      return constants.EXIT_USAGE
   if args.xla:
     try:
       verify_single_device.enable_xla_auto_clustering()
