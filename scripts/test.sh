@@ -114,7 +114,7 @@ for onednn in 0 1; do
     env -C "$root" TF_ENABLE_ONEDNN_OPTS="$onednn" \
     "$tf2/bin/python" -m contrib_bn verify --goldens "$fresh" \
     --distributed-goldens "$fresh/distributed" \
-    --fetch-goldens "$fresh/fetches"
+    --fetch-goldens "$fresh/fetches" --tf-layers
 
   # The second setting leaves out the modules whose checks do not depend on
   # it (tests/conftest.py, SINGLE_SETTING_MODULES).

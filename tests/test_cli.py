@@ -75,6 +75,24 @@ def test_verify_command_reports_and_fails_on_mismatch(tmp_path, capsys,
   assert '0/1 golden cases match TF 1.15.5' in capsys.readouterr().out
 
 
+def test_verify_checks_the_tf_layers_corpora_beside_a_given_corpus(
+    tmp_path, capsys, copy_golden):
+  case_id = 'default_r3_nhwc'
+  copy_golden(tmp_path, case_id)
+  (tmp_path / 'manifest.json').write_text('{"cases": ["%s"]}' % case_id)
+  selected = ('^(%s|tf_layers/axes_rank3_1_2|'
+              'tf_layers_neighbours/flatten_rank3)$' % case_id)
+  code, out, _ = _cli(capsys, ['verify', '--goldens', str(tmp_path),
+                               '--filter', selected])
+  assert code == 0 and 'tf.layers' not in out.splitlines()[-1]
+  code, out, _ = _cli(capsys, ['verify', '--goldens', str(tmp_path),
+                               '--tf-layers', '--filter', selected])
+  assert code == 0
+  assert out.splitlines()[-1].startswith(
+      '3/3 cases match in total: single device 1/1, tf.layers 1/1, '
+      'tf.layers neighbours 1/1'), out.splitlines()[-1]
+
+
 @pytest.mark.parametrize('flag', ['--goldens', '--distributed-goldens',
                                   '--fetch-goldens'])
 def test_verify_names_a_missing_corpus_directory_and_exits_2(

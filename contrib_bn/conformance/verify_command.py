@@ -48,6 +48,10 @@ def register(subparsers):
       '--fetch-goldens', default=None,
       help='fetch-pattern corpus directory (default: the packaged one, '
       'checked unless --goldens is given)')
+  parser.add_argument(
+      '--tf-layers', action='store_true',
+      help='also check the packaged tf.layers corpora when --goldens is '
+      'given (without --goldens they are always checked)')
   parser.add_argument('--filter', default=None,
                       help='only case ids matching this regular expression '
                       '(fetch-pattern cases are named fetch/<configuration>, '
@@ -105,7 +109,8 @@ def command(args):
       args.goldens, args.filter, out=out, xla=args.xla))]
   # A custom single-device corpus alone says nothing about the packaged
   # distributed, fetch-pattern and tf.layers ones, so those are only checked
-  # by default or when asked for. Under --xla only the single-device corpus
+  # by default or when asked for (CI asks for the tf.layers corpora beside
+  # its freshly recorded ones). Under --xla only the single-device corpus
   # runs: the other verifiers build their sessions without XLA.
   if not args.xla:
     if args.goldens is None or args.distributed_goldens is not None:
@@ -114,7 +119,7 @@ def command(args):
     if args.goldens is None or args.fetch_goldens is not None:
       corpora.append(('fetch patterns', verify_fetches.run(
           args.fetch_goldens, args.filter, out=out)))
-    if args.goldens is None:
+    if args.goldens is None or args.tf_layers:
       corpora.extend(verify_tf_layers.run(args.filter, out=out))
   corpora = [(label, found) for label, found in corpora if found]
   results = [r for _, found in corpora for r in found]
