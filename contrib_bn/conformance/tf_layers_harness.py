@@ -6,8 +6,8 @@ gradients and an SGD train op grouped with UPDATE_OPS), the facts recorded
 of it, the training steps and the inference graph. Shared by
 scripts/record_tf_layers.py under TF 1.15.5 and the replay on TF 2
 (contrib_bn.conformance.verify_tf_layers), so both releases build the very
-same graph; the tf.layers neighbours corpus reuses its `structure`,
-`session_config` and `error_record`.
+same graph; the tf.layers neighbours corpus reuses its `Built`,
+`attach_loss_and_train`, `structure`, `session_config` and `error_record`.
 
 TF-free: every function takes `tf` (`tf.compat.v1` of the release). Each
 step fetches outputs, loss and gradients in one `Session.run` and runs the
@@ -157,13 +157,34 @@ def build(tf, api, case, training_kind=None):
                            name='input')
   built.training = _training_value(tf, kind)
   built.output, built.info = case['build'](tf, api, built.x, built.training)
-  built.target = tf.placeholder(tf.float32, case['shape'], name='target')
+  attach_loss_and_train(tf, built, case['shape'], LEARNING_RATE)
+  return built
+
+
+def attach_loss_and_train(tf, built, target_shape, learning_rate):
+  """Adds the target, the loss, its gradients and the train op to `built`.
+
+  The loss is `sum(output * target) + 0.25 * sum(output ** 2)` in float32
+  plus the graph's regularization losses, each cast to float32 (a float64
+  layer's are float64; the cast of a float32 tensor adds no op, so the
+  graph, and with it the values of unseeded initializers, stays as
+  recorded). Gradients are taken for the input and every trainable
+  variable, keeping those that exist; the train op groups UPDATE_OPS with
+  an SGD step of `learning_rate`.
+
+  Args:
+    tf: `tf.compat.v1` of the release.
+    built: a `Built` whose `x` and `output` are set.
+    target_shape: the shape of the target placeholder.
+    learning_rate: the SGD step's.
+  """
+  built.target = tf.placeholder(tf.float32, target_shape, name='target')
   out32 = tf.cast(built.output, tf.float32)
   loss = tf.reduce_sum(out32 * built.target) + 0.25 * tf.reduce_sum(
       tf.square(out32))
   regularization = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)
   if regularization:
-    loss += tf.add_n(regularization)
+    loss += tf.add_n([tf.cast(r, tf.float32) for r in regularization])
   built.loss = loss
   trainable = tf.trainable_variables()
   grads = tf.gradients(loss, [built.x] + trainable)
@@ -173,10 +194,9 @@ def build(tf, api, case, training_kind=None):
       built.grads.append(grad)
   ops = list(tf.get_collection(tf.GraphKeys.UPDATE_OPS))
   if trainable:
-    ops.append(tf.train.GradientDescentOptimizer(LEARNING_RATE).minimize(
+    ops.append(tf.train.GradientDescentOptimizer(learning_rate).minimize(
         loss, var_list=trainable))
   built.train = tf.group(*ops)
-  return built
 
 
 def _shape(tensor):

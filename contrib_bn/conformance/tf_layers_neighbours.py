@@ -305,26 +305,8 @@ def build(tf, api, case, training_kind=None):
   else:
     built.training = kind == 'true'
   built.output, built.info = case['build'](tf, api, built.x, built.training)
-  built.target = tf.placeholder(tf.float32, built.output.get_shape(),
-                                name='target')
-  out32 = tf.cast(built.output, tf.float32)
-  loss = tf.reduce_sum(out32 * built.target) + 0.25 * tf.reduce_sum(
-      tf.square(out32))
-  regularization = tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)
-  if regularization:
-    loss += tf.add_n([tf.cast(r, tf.float32) for r in regularization])
-  built.loss = loss
-  trainable = tf.trainable_variables()
-  grads = tf.gradients(loss, [built.x] + trainable)
-  for name, grad in zip(['input'] + [v.op.name for v in trainable], grads):
-    if grad is not None:
-      built.grad_names.append(name)
-      built.grads.append(grad)
-  ops = list(tf.get_collection(tf.GraphKeys.UPDATE_OPS))
-  if trainable:
-    ops.append(tf.train.GradientDescentOptimizer(LEARNING_RATE).minimize(
-        loss, var_list=trainable))
-  built.train = tf.group(*ops)
+  tf_layers_harness.attach_loss_and_train(
+      tf, built, built.output.get_shape(), LEARNING_RATE)
   return built
 
 
