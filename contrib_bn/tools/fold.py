@@ -24,7 +24,9 @@ and rank-4 core paths), and the op pattern `tf.nn.batch_normalization` emits
 path, including renorm layers in inference, which read only the moving
 statistics). Both keep their node name for the folded result, so tensors
 named by the model's outputs stay valid. Recognising them and reading their
-constants is `fold_units`; this module decides and rewrites.
+constants is `fold_units`, finding the linear op to fold into and checking
+that folding there is exact is `fold_chain`; this module decides and
+rewrites.
 """
 
 import collections
@@ -32,6 +34,7 @@ import collections
 import numpy as np
 import tensorflow as tf
 
+from contrib_bn.tools import fold_chain
 from contrib_bn.tools import fold_units
 
 __all__ = ['FOLD_MODES', 'FoldReport', 'fold_graph_def']
@@ -40,16 +43,6 @@ FOLD_NONE = 'none'
 FOLD_AFFINE = 'affine'
 FOLD_CONV = 'conv'
 FOLD_MODES = (FOLD_NONE, FOLD_AFFINE, FOLD_CONV)
-
-_ACTIVATIONS = ('Relu', 'Relu6', 'Elu', 'Selu', 'Sigmoid', 'Tanh',
-                'LeakyRelu', 'Softplus', 'Softsign')
-
-_SHAPE_READERS = ('Shape', 'ShapeN', 'Size', 'Rank')
-# Linear ops folded into, by their weights (input 1): a conv's filter is
-# [h, w, in, out], a transposed conv's [h, w, out, in], a MatMul's [in, out].
-_CONV = 'Conv2D'
-_TRANSPOSED_CONV = 'Conv2DBackpropInput'
-_LINEAR = (_CONV, _TRANSPOSED_CONV, 'MatMul')
 
 Folded = collections.namedtuple('Folded', ['layer', 'node', 'kind', 'into',
                                            'epsilon', 'channels'])
@@ -141,6 +134,8 @@ class _Folder(object):
         if not control:
           self.consumers['%s:%d' % (node, index)].append(n.name)
     self.evaluator = fold_units.Evaluator(self.graph_def, self.nodes)
+    self.chains = fold_chain.ChainFinder(self.nodes, self.consumers,
+                                         self.evaluator, self.protected)
     self.report = FoldReport(mode)
 
   def units(self):
@@ -197,136 +192,16 @@ class _Folder(object):
       self.report.left.append(Left(unit.layer, unit.node,
                                    'one multiply and one add', reason))
 
-  def _is_channel_view(self, reshape, unit):
-    """Whether `reshape` only regroups the axes before a last channel axis.
-
-    Reshaping keeps row-major order, so when the input's last axis and the
-    view's last axis are both the layer's channels, every element keeps its
-    channel and a per-channel scale commutes with the reshape.
-    """
-    if reshape.op != 'Reshape' or not (
-        unit.rank is None or unit.axis in (-1, unit.rank - 1)):
-      return False
-    if not self.evaluator.is_constant(reshape.input[1]):
-      return False
-    shape = np.asarray(self.evaluator.value(reshape.input[1])).reshape([-1])
-    if not shape.size or int(shape[-1]) != len(unit.gamma):
-      return False
-    linear = fold_units.producer(self.nodes, reshape.input[0])
-    if linear is not None and (linear.op == 'BiasAdd' or
-                               linear.op in fold_units.ADDS):
-      added = [i for i in linear.input[:2]
-               if not self.evaluator.is_constant(i)]
-      linear = (fold_units.producer(self.nodes, added[0]) if len(added) == 1
-                else None)
-    return self._output_channels(linear) == len(unit.gamma)
-
-  def _output_channels(self, linear):
-    """The size of a linear op's output channel axis, where it is known."""
-    if linear is None or linear.op not in _LINEAR:
-      return None
-    if not self.evaluator.is_constant(linear.input[1]):
-      return None
-    shape = np.shape(self.evaluator.value(linear.input[1]))
-    if linear.op == 'MatMul':
-      return shape[0] if linear.attr['transpose_b'].b else shape[1]
-    if linear.op == _TRANSPOSED_CONV:
-      return shape[2]
-    data_format = linear.attr['data_format'].s.decode() or 'NHWC'
-    return shape[3] if data_format == 'NHWC' else None
-
-  def _only_consumer(self, tensor_name, consumer, what):
-    tensor = fold_units.canonical_tensor(tensor_name)
-    # Shape ops read no value, so folding changes nothing they compute.
-    users = [u for u in self.consumers.get(tensor, [])
-             if self.nodes[u].op not in _SHAPE_READERS]
-    if tensor in self.protected:
-      return '%s %s is also a model output' % (what, tensor)
-    if users != [consumer]:
-      others = sorted(set(users) - {consumer})
-      return '%s %s has other consumers (%s)' % (
-          what, tensor, ', '.join(others) or consumer)
-    return None
-
   def fold_into_linear(self, node, unit, scale, offset):
     """Folds into the preceding Conv2D/MatMul; returns None or why not."""
-    if unit.params_shape is not None:
-      return ('it normalizes over several axes (parameters of shape %s), '
-              'not along one channel axis' % (unit.params_shape,))
-    producer = fold_units.producer(self.nodes, unit.x)
-    if producer is None:
-      return 'its input has no producer in the graph'
-    # The kernel paths normalize a rank-2 (or rank-5) input through a
-    # rank-4 view with the channels last; that view changes no channel.
-    view = producer if self._is_channel_view(producer, unit) else None
-    if view is not None:
-      producer = fold_units.producer(self.nodes, view.input[0])
-      if producer is None:
-        return 'its input has no producer in the graph'
-    bias_node = bias_input = None
-    linear = producer
-    if producer.op == 'BiasAdd' or producer.op in fold_units.ADDS:
-      for i in (1, 0):
-        candidate = producer.input[i]
-        if self.evaluator.is_constant(candidate):
-          value = np.asarray(self.evaluator.value(candidate))
-          if value.ndim == 1 and value.shape[0] == len(scale):
-            bias_node, bias_input = producer, i
-            linear = fold_units.producer(self.nodes, producer.input[1 - i])
-          break
-    if linear is None or linear.op not in _LINEAR:
-      what = producer if bias_node is None else linear
-      if what is not None and what.op in _ACTIVATIONS:
-        return ('an activation (%s %s) sits between it and the linear op' %
-                (what.op, what.name))
-      return ('its input comes from %s %s, not from a Conv2D, '
-              'Conv2DBackpropInput or MatMul (+ bias)' % (what.op if what else '?', what.name if what
-                            else unit.x))
-    first, before = unit.first, unit.x
-    if view is not None:
-      why = self._only_consumer(unit.x, first, 'the reshaped view')
-      if why:
-        return why
-      first, before = view.name, view.input[0]
-    if bias_node is not None:
-      why = (self._only_consumer(before, first, 'the bias-add output') or
-             self._only_consumer(linear.name + ':0', bias_node.name,
-                                 'the %s output' % linear.op))
-    else:
-      why = self._only_consumer(before, first, 'the %s output' % linear.op)
-    if why:
-      return why
-    if self._output_channels(linear) not in (None, len(scale)):
-      return 'the %s %s has %d output channels, the batch norm %d' % (
-          linear.op, linear.name, self._output_channels(linear), len(scale))
-    last_axis = unit.rank is None or unit.axis in (-1, unit.rank - 1)
-    if linear.op in (_CONV, _TRANSPOSED_CONV):
-      data_format = linear.attr['data_format'].s.decode() or 'NHWC'
-      if data_format == 'NCHW':
-        matches = unit.rank == 4 and unit.axis == 1
-      else:
-        matches = last_axis
-      if not matches:
-        return ('its channel axis is not the channel axis of the %s %s' %
-                (data_format, linear.op))
-    else:
-      data_format = 'NHWC'
-      if not last_axis:
-        return 'its channel axis is not the MatMul output axis'
-    if bias_node is not None:
-      if bias_node.op == 'BiasAdd':
-        bias_format = bias_node.attr['data_format'].s.decode() or 'NHWC'
-      else:
-        # A 1-D addend broadcasts along the last axis only.
-        bias_format = 'NHWC'
-      if bias_format != data_format:
-        return ('the bias add (%s) does not add per %s channel' %
-                (bias_node.name, data_format))
-    weights_name = linear.input[1]
-    if not self.evaluator.is_constant(weights_name):
-      return 'the %s weights %s are not constant' % (linear.op, weights_name)
-    weights = np.asarray(self.evaluator.value(weights_name), np.float64)
-    if linear.op == _TRANSPOSED_CONV or (
+    try:
+      chain = self.chains.find(unit, len(scale))
+    except fold_chain.Unfoldable as e:
+      return str(e)
+    linear, bias_node, bias_input = chain.linear, chain.bias_node, (
+        chain.bias_input)
+    weights = np.asarray(self.evaluator.value(linear.input[1]), np.float64)
+    if linear.op == fold_chain.TRANSPOSED_CONV or (
         linear.op == 'MatMul' and linear.attr['transpose_b'].b):
       weights = weights * scale[:, None]
     else:
@@ -348,7 +223,7 @@ class _Folder(object):
       bias_const = _const_node(unit.node + '/folded_bias', offset)
       self.graph_def.node.append(bias_const)
       _rewrite(node, 'BiasAdd', [unit.x, bias_const.name], unit.dtype,
-               {'data_format': data_format})
+               {'data_format': chain.data_format})
       into = '%s %s (+ a new BiasAdd)' % (linear.op, linear.name)
     self.report.folded.append(Folded(unit.layer, unit.node, FOLD_CONV, into,
                                      unit.epsilon, len(scale)))
