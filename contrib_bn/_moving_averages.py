@@ -151,7 +151,12 @@ def assign_moving_average(variable, value, decay, debias=None,
       merged = distribute.merged_update(variable, value, update, state)
       if merged is not None:
         return _result(merged, read_value)
-    return _result(update(variable, value, *state), read_value)
+    # TF 1.15's update was a reference variable's assignment, placed with its
+    # variable. The read that makes a resource variable's assignment a tensor
+    # goes there too: under replica_device_setter, UPDATE_OPS then holds ops
+    # on the variable's ps task, as in TF 1.15, rather than on the worker.
+    with distribute.colocated_with(variable, op=True):
+      return _result(update(variable, value, *state), read_value)
 
 
 def _assign_sub(var, delta, name, read_value):
