@@ -24,9 +24,11 @@ What TF 1.15 did, case by case below:
     `moving_mean`, `renorm_stddev` with `moving_stddev`, and the contrib
     layer's zero-debias `biased` and `local_step` with `moving_mean`;
   * every write of a variable, and every op in `UPDATE_OPS`, on the task of
-    the variable it updates;
+    the variable it updates; with a tensor `training`, `UPDATE_OPS` holds
+    the conditionals' results instead, on the worker (the fused kernel's
+    updates excepted: they are not conditional);
   * the normalization (everything the output is computed from, other than
-    the variables and their reads) on the worker;
+    the variables and what only reads them) on the worker;
   * a `BatchNormalization` called twice reuses its variables where they are,
     and its second call's updates go beside them too.
 """
@@ -133,6 +135,28 @@ CASES = {
 }
 
 
+# `training` a bool tensor: the same variables, and `UPDATE_OPS` (devices in
+# order) holds what the conditionals return, on the worker, except for the
+# fused kernel, whose updates stay unconditional.
+TENSOR_TRAINING_CASES = {
+    'tensor_fused_default_ps3': (
+        _case('function', 3, _PS3, [], training='tensor'), [PS2, PS0]),
+    'tensor_fused_false_ps3': (
+        _case('function', 3, _PS3, [], kwargs={'fused': False},
+              training='tensor'), [WORKER, WORKER]),
+    'tensor_renorm_ps2': (
+        _case('function', 2, _RENORM_PS2, [], kwargs={'renorm': True},
+              training='tensor'), [WORKER, WORKER]),
+    'tensor_class_twice_ps2': (
+        _case('class_twice', 2, _PS2, [], training='tensor'),
+        [PS0, PS1, PS0, PS1]),
+    'tensor_contrib_moments_r3_ps3': (
+        _case('contrib', 3, {'beta': PS0, 'moving_mean': PS1,
+                             'moving_variance': PS2}, [], rank=3,
+              training='tensor'), [WORKER, WORKER]),
+}
+
+
 def _variable_behind(tensor):
   """The variable op a tensor (a variable, its reads or its ref) comes from."""
   op = tensor.op
@@ -151,6 +175,8 @@ def build(tf, layers, contrib_batch_norm, case):
     with v1.device(setter):
       inputs = v1.placeholder(tf.float32, SHAPE[:case['rank'] - 1] + [3])
       training = case['training']
+      if training == 'tensor':
+        training = v1.placeholder_with_default(True, [])
       if case['form'] == 'function':
         outputs = [layers.batch_normalization(inputs, training=training,
                                               **case['kwargs'])]
@@ -191,20 +217,32 @@ def writes(tf, graph):
   return {name: sorted(devices) for name, devices in found.items()}
 
 
+# Ops that pass a variable's value on unchanged.
+_FORWARDING_OPS = ('ReadVariableOp', 'Identity', 'Switch', 'RefSwitch')
+
+
+def _reads_variable(op):
+  """A variable, or its read, or (TF1 control flow) its switch into a branch.
+
+  TF 1.15 placed these with the variable.
+  """
+  while op.type in _FORWARDING_OPS:
+    op = op.inputs[0].op
+  return op.type in VARIABLE_OPS
+
+
 def normalization_devices(outputs):
   """`{op: device}` of what the outputs are computed from.
 
   Data inputs only (control dependencies lead to the updates); the walk
-  stops at a variable and at its reads, which sit with the variable.
+  stops at the variables and at what only reads them.
   """
   found = {}
   pending = [t.op for t in outputs]
   while pending:
     op = pending.pop()
-    if op.name in found or op.type in VARIABLE_OPS + ('ReadVariableOp',):
+    if op.name in found or _reads_variable(op):
       continue
-    if op.type == 'Identity' and op.inputs[0].op.type in VARIABLE_OPS:
-      continue  # a reference variable's read
     found[op.name] = op.device
     pending.extend(t.op for t in op.inputs)
   return found
@@ -245,6 +283,19 @@ class PsPlacementContract(object):
 
   def test_normalization_on_the_worker(self, built):
     _, _, outputs = built
+    self._check_normalization(outputs)
+
+  @pytest.mark.parametrize('case_id', sorted(TENSOR_TRAINING_CASES))
+  def test_tensor_training(self, tf, layers, contrib_batch_norm, case_id):
+    case, expected_updates = TENSOR_TRAINING_CASES[case_id]
+    graph, outputs = build(tf, layers, contrib_batch_norm, case)
+    assert variables(tf, graph) == case['variables']
+    found = [getattr(update, 'op', update).device for update in
+             graph.get_collection(tf.compat.v1.GraphKeys.UPDATE_OPS)]
+    assert found == expected_updates
+    self._check_normalization(outputs)
+
+  def _check_normalization(self, outputs):
     devices = normalization_devices(outputs)
     for output in outputs:
       assert output.op.name in devices
