@@ -111,8 +111,23 @@ def _infer(corpus, api, case, data, checkpoint):
                                   checkpoint)
 
 
-def replay_batch_normalization(corpus, case, golden_arrays, api):
-  """(structure, arrays) of a tf.layers batch-normalization case on TF 2."""
+def _train(corpus, case, golden_arrays, api, initial_arrays=None):
+  """Builds a case in a graph of its own and trains it as TF 1.15.5 did.
+
+  Args:
+    corpus: one of CORPORA.
+    case: a case of its catalogue.
+    golden_arrays: the case's recorded arrays (`input`, `target`, ...).
+    api: the layer names to build with.
+    initial_arrays: `initial_arrays(session, case, golden_arrays)` -> a dict
+      of arrays, run after the variables are initialized and before the
+      first step, or None.
+
+  Returns:
+    (structure, arrays, has_variables): the graph's recorded facts, the
+    arrays of `initial_arrays` and of the training steps, and whether the
+    graph holds any variable.
+  """
   cases = corpus.cases
   data, target = golden_arrays['input'], golden_arrays['target']
   graph = tf.Graph()
@@ -121,42 +136,52 @@ def replay_batch_normalization(corpus, case, golden_arrays, api):
     structure = cases.structure(v1, built)
     with v1.Session(graph=graph, config=cases.session_config(v1)) as session:
       session.run(v1.global_variables_initializer())
-      arrays = cases.train(v1, session, built, data, target)
+      arrays = {}
+      if initial_arrays is not None:
+        arrays.update(initial_arrays(session, case, golden_arrays))
+      arrays.update(cases.train(v1, session, built, data, target))
+      has_variables = bool(v1.global_variables())
+  return structure, arrays, has_variables
+
+
+def replay_batch_normalization(corpus, case, golden_arrays, api):
+  """(structure, arrays) of a tf.layers batch-normalization case on TF 2."""
+  structure, arrays, _ = _train(corpus, case, golden_arrays, api)
   checkpoint = corpus.checkpoint(case['id'])
   if not golden_files.checkpoint_exists(checkpoint):
     raise FileNotFoundError('no TF1 checkpoint for %s; %s' % (
         case['id'], corpus.regenerate(case['id'])))
-  arrays['inference/output'] = _infer(corpus, api, case, data, checkpoint)
+  arrays['inference/output'] = _infer(corpus, api, case,
+                                      golden_arrays['input'], checkpoint)
   return structure, arrays
+
+
+def _neighbours_initial_values(session, case, golden_arrays):
+  """The initialized variables' `init/var/` arrays; TF 1.15's in an
+  unseeded case, loaded into the variables."""
+  arrays = tf_layers_neighbours.initial_values(v1, session)
+  if not case['seeded']:
+    # The default initializer's values depend on the graph's op count,
+    # so TF 1.15's initial values are loaded.
+    for variable in v1.global_variables():
+      key = 'init/var/' + variable.op.name
+      variable.load(golden_arrays[key], session)
+      arrays[key] = golden_arrays[key]
+  return arrays
 
 
 def replay_neighbours(corpus, case, golden_arrays, api):
   """(structure, arrays) of a neighbours case on TF 2."""
-  cases = corpus.cases
-  data, target = golden_arrays['input'], golden_arrays['target']
-  graph = tf.Graph()
-  with graph.as_default():
-    built = cases.build(v1, api, case)
-    structure = cases.structure(v1, built)
-    with v1.Session(graph=graph, config=cases.session_config(v1)) as session:
-      session.run(v1.global_variables_initializer())
-      arrays = cases.initial_values(v1, session)
-      if not case['seeded']:
-        # The default initializer's values depend on the graph's op count,
-        # so TF 1.15's initial values are loaded.
-        for variable in v1.global_variables():
-          key = 'init/var/' + variable.op.name
-          variable.load(golden_arrays[key], session)
-          arrays[key] = golden_arrays[key]
-      arrays.update(cases.train(v1, session, built, data, target))
-      has_variables = bool(v1.global_variables())
+  structure, arrays, has_variables = _train(
+      corpus, case, golden_arrays, api, _neighbours_initial_values)
   checkpoint = corpus.checkpoint(case['id'])
   if golden_files.checkpoint_exists(checkpoint) != has_variables:
     raise FileNotFoundError('TF1 checkpoint of %s %s; %s' % (
         case['id'], 'missing' if has_variables else 'unexpected',
         corpus.regenerate(case['id'])))
   arrays['inference/output'] = _infer(
-      corpus, api, case, data, checkpoint if has_variables else None)
+      corpus, api, case, golden_arrays['input'],
+      checkpoint if has_variables else None)
   return structure, arrays
 
 
