@@ -10,12 +10,12 @@ as deployment converters do:
           fused kernel that is the op's `epsilon` attribute, which already
           carries TF 1.15's floor of 1.001e-5);
   conv    additionally multiplies `scale` into the weights of a directly
-          preceding Conv2D, Conv2DBackpropInput (a transposed conv) or
-          MatMul and adds `offset` to its bias (or
-          appends a BiasAdd), where that is exact algebra: the linear op's
-          output (and its bias add's output) feeds nothing but this batch
-          norm, and the channel axes agree. Everything else stays affine and
-          the report says why.
+          preceding Conv2D (conv1d's too, seen through its Squeeze),
+          Conv2DBackpropInput (a transposed conv) or MatMul and adds
+          `offset` to its bias (or appends a BiasAdd), where that is exact
+          algebra: the linear op's output (and its bias add's output) feeds
+          nothing but this batch norm, and the channel axes agree.
+          Everything else stays affine and the report says why.
 
 Two shapes of inference-mode batch norm are recognised: a
 `FusedBatchNorm`/`V2`/`V3` node with `is_training=False` (contrib_bn's fused
@@ -192,6 +192,24 @@ class _Folder(object):
       self.report.left.append(Left(unit.layer, unit.node,
                                    'one multiply and one add', reason))
 
+  def _add_offset(self, node, unit, offset):
+    """Turns the batch norm's node into `unit.x + offset` per channel."""
+    if unit.rank is None or unit.axis in (-1, unit.rank - 1):
+      data_format = 'NHWC'
+    elif unit.rank == 4 and unit.axis == 1:
+      data_format = 'NCHW'
+    else:
+      offset_const = _const_node(unit.node + '/folded_bias',
+                                 offset.reshape(_broadcast_shape(unit)))
+      self.graph_def.node.append(offset_const)
+      _rewrite(node, 'AddV2', [unit.x, offset_const.name], unit.dtype)
+      return 'a new add'
+    bias_const = _const_node(unit.node + '/folded_bias', offset)
+    self.graph_def.node.append(bias_const)
+    _rewrite(node, 'BiasAdd', [unit.x, bias_const.name], unit.dtype,
+             {'data_format': data_format})
+    return 'a new BiasAdd'
+
   def fold_into_linear(self, node, unit, scale, offset):
     """Folds into the preceding Conv2D/MatMul; returns None or why not."""
     try:
@@ -212,19 +230,17 @@ class _Folder(object):
     if bias_node is not None:
       bias = np.asarray(self.evaluator.value(bias_node.input[bias_input]),
                         np.float64)
-      bias_const = _const_node(bias_node.name + '/folded_bias',
-                               bias * scale + offset)
+      bias_const = _const_node(
+          bias_node.name + '/folded_bias',
+          (bias.reshape([-1]) * scale + offset).reshape(bias.shape))
       bias_node.input[bias_input] = bias_const.name
       self.graph_def.node.append(bias_const)
       _rewrite(node, 'Identity', [unit.x], unit.dtype)
       into = '%s %s + %s %s' % (linear.op, linear.name, bias_node.op,
                                 bias_node.name)
     else:
-      bias_const = _const_node(unit.node + '/folded_bias', offset)
-      self.graph_def.node.append(bias_const)
-      _rewrite(node, 'BiasAdd', [unit.x, bias_const.name], unit.dtype,
-               {'data_format': chain.data_format})
-      into = '%s %s (+ a new BiasAdd)' % (linear.op, linear.name)
+      into = '%s %s (+ %s)' % (linear.op, linear.name,
+                               self._add_offset(node, unit, offset))
     self.report.folded.append(Folded(unit.layer, unit.node, FOLD_CONV, into,
                                      unit.epsilon, len(scale)))
     return None

@@ -77,6 +77,13 @@ class Evaluator(object):
           self._constant.get(split_input(i)[0], False) for i in node.input)
     return self._constant[root]
 
+  def static_shape(self, tensor_name):
+    """The tensor's shape as TF infers it (None entries unknown), or None
+    when even its rank is unknown."""
+    shape = self._graph.get_tensor_by_name(
+        canonical_tensor(tensor_name)).shape
+    return None if shape.rank is None else shape.as_list()
+
   def value(self, tensor_name):
     node = self._nodes[split_input(tensor_name)[0]]
     if node.op == 'Const':
