@@ -124,3 +124,33 @@ def test_conv_fold_respects_nchw_channel_axis():
   np.testing.assert_allclose(new_weights, weights * scale, rtol=1e-6)
   bias = tf.make_ndarray(nodes[out.input[1]].attr['value'].tensor)
   np.testing.assert_allclose(bias, -mean * scale, rtol=1e-6)
+
+
+@pytest.mark.parametrize('mode', ['affine', 'conv'])
+@pytest.mark.parametrize('axis, shape, counted', [
+    ([1, 3], [None, 6, 5, 4], 'parameters of shape [1, 6, 1, 4], 24 values '
+     'each'),
+    (-1, [None, 6, 5, 4], '4 channels'),
+    (1, [None, 1, 5, 4], '1 channel'),
+], ids=['axis_list', 'one_axis', 'one_channel'])
+def test_fold_report_counts_channels_or_parameters(axis, shape, counted, mode,
+                                                   installed):
+  # A layer normalized over an axis list has a parameter per position of
+  # its parameters' shape, not per channel; the report says which it counts.
+  del installed
+  with tf.Graph().as_default() as graph:
+    x = tf.compat.v1.placeholder(tf.float32, shape, name='x')
+    y = tf.compat.v1.layers.batch_normalization(x, axis=axis, training=False)
+    with tf.compat.v1.Session() as sess:
+      sess.run(tf.compat.v1.global_variables_initializer())
+      frozen = tf.compat.v1.graph_util.convert_variables_to_constants(
+          sess, graph.as_graph_def(), [y.op.name])
+  _, report = fold_module.fold_graph_def(frozen, mode, [y.name])
+  [line] = [l for l in report.lines() if l.startswith('folded ')]
+  assert line.startswith(
+      'folded batch_normalization (epsilon 0.001, %s) into ' % counted), line
+  if isinstance(axis, list):
+    assert 'channel' not in line, line
+    assert report.to_dict()['folded'][0]['params_shape'] == [1, 6, 1, 4]
+  else:
+    assert report.to_dict()['folded'][0]['params_shape'] is None

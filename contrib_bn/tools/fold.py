@@ -44,9 +44,21 @@ FOLD_AFFINE = 'affine'
 FOLD_CONV = 'conv'
 FOLD_MODES = (FOLD_NONE, FOLD_AFFINE, FOLD_CONV)
 
+# `channels` counts the values of each parameter: the channels of a layer
+# normalizing along one axis; `params_shape` is None for those, and the
+# parameters' shape for a layer normalizing over an axis list.
 Folded = collections.namedtuple('Folded', ['layer', 'node', 'kind', 'into',
-                                           'epsilon', 'channels'])
+                                           'epsilon', 'channels',
+                                           'params_shape'])
 Left = collections.namedtuple('Left', ['layer', 'node', 'kept_as', 'reason'])
+
+
+def _parameters(folded):
+  if folded.params_shape is not None:
+    return 'parameters of shape %s, %d values each' % (
+        list(folded.params_shape), folded.channels)
+  return '%d channel%s' % (folded.channels,
+                           '' if folded.channels == 1 else 's')
 
 
 class FoldReport(object):
@@ -54,8 +66,9 @@ class FoldReport(object):
 
   Attributes:
     mode: the fold mode.
-    folded: list of `Folded(layer, node, kind, into, epsilon, channels)`;
-      `kind` is 'affine' (multiply + add) or 'conv' (into `into`).
+    folded: list of `Folded(layer, node, kind, into, epsilon, channels,
+      params_shape)`; `kind` is 'affine' (multiply + add) or 'conv' (into
+      `into`).
     left: list of `Left(layer, node, kept_as, reason)`: batch norms not
       folded as far as the mode asked, with what they became and why.
   """
@@ -69,13 +82,9 @@ class FoldReport(object):
     """Human-readable lines, one per batch norm."""
     result = []
     for f in self.folded:
-      if f.kind == FOLD_CONV:
-        result.append('folded %s (epsilon %.7g, %d channels) into %s' %
-                      (f.layer, f.epsilon, f.channels, f.into))
-      else:
-        result.append('folded %s (epsilon %.7g, %d channels) into one '
-                      'multiply and one add' % (f.layer, f.epsilon,
-                                                f.channels))
+      into = f.into if f.kind == FOLD_CONV else 'one multiply and one add'
+      result.append('folded %s (epsilon %.7g, %s) into %s' % (
+          f.layer, f.epsilon, _parameters(f), into))
     for l in self.left:
       result.append('left %s as %s: %s' % (l.layer, l.kept_as, l.reason))
     return result
@@ -187,7 +196,8 @@ class _Folder(object):
     _rewrite(node, 'AddV2', [mul.name, offset_node.name], unit.dtype)
     self.graph_def.node.extend([scale_node, offset_node, mul])
     self.report.folded.append(Folded(unit.layer, unit.node, FOLD_AFFINE, None,
-                                     unit.epsilon, len(scale)))
+                                     unit.epsilon, len(scale),
+                                     unit.params_shape))
     if reason is not None:
       self.report.left.append(Left(unit.layer, unit.node,
                                    'one multiply and one add', reason))
@@ -242,7 +252,7 @@ class _Folder(object):
       into = '%s %s (+ %s)' % (linear.op, linear.name,
                                self._add_offset(node, unit, offset))
     self.report.folded.append(Folded(unit.layer, unit.node, FOLD_CONV, into,
-                                     unit.epsilon, len(scale)))
+                                     unit.epsilon, len(scale), None))
     return None
 
 
