@@ -179,7 +179,7 @@ def test_command_line_exit_codes_and_json(capsys):
   assert cli.main(['scan', CLEAN]) == 0
   text = capsys.readouterr().out
   assert text.strip().splitlines()[-1] == (
-      'scan: 1 file(s), 4 TF1 use(s) of 2 name(s), 1 batch_norm call '
+      'scan: 1 file(s), 4 TF1 use(s) of 2 name(s), 1 batch-norm call '
       'site(s); everything used is provided after contrib_bn.install()')
   assert cli.main(['scan', os.path.join(FIXTURE, 'no_such_dir')]) == 2
   assert 'neither a file nor a directory' in capsys.readouterr().err
@@ -333,9 +333,12 @@ def test_tf_layers_sites_are_counted_with_contrib_ones(tf_layers_report):
   # Uses: the two imports, lines 11-15, 17-18, two on 19, two on 21, 23-26;
   # names: both tf.layers ones, tf_slim, its conv2d, arg_scope, batch_norm.
   assert scan.summary(tf_layers_report).startswith(
-      'scan: 1 file(s), 17 TF1 use(s) of 6 name(s), 11 batch_norm call '
+      'scan: 1 file(s), 17 TF1 use(s) of 6 name(s), 11 batch-norm call '
       'site(s); ')
   text = scan.text(tf_layers_report)
+  # The heading names no one layer: the list holds both kinds.
+  assert '\nbatch-norm call sites:\n  %s:11  via tf.layers.' % (
+      _TF_LAYERS_FILE) in text, text
   assert ('%s:15  via tf.layers.BatchNormalization\n'
           '      arguments: momentum=0.9 renorm=True\n'
           '      TF 1.15 path: %s' % (_TF_LAYERS_FILE, _MOMENTS)) in text

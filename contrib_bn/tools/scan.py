@@ -158,7 +158,7 @@ def _detail(entry):
 def summary(report):
   names = report['names']
   line = ('scan: %d file(s)%s, %d TF1 use(s) of %d name(s), %d '
-          'batch_norm call site(s); ' % (
+          'batch-norm call site(s); ' % (
               report['files'],
               ' (%d not parsed)' % len(report['unparsed'])
               if report['unparsed'] else '',
@@ -181,7 +181,9 @@ def text(report):
       for where in entry['uses']:
         lines.append('      %s' % where)
   if report['batch_norm_sites']:
-    lines.append('batch_norm call sites:')
+    # Sites of tf.contrib.layers.batch_norm and of tf.layers'
+    # batch_normalization and BatchNormalization alike.
+    lines.append('batch-norm call sites:')
     for site in report['batch_norm_sites']:
       lines.append('  %s:%d  via %s' % (site['file'], site['line'],
                                         site['via']))
