@@ -4,12 +4,14 @@ TF builds a 1-D convolution as ExpandDims -> Conv2D -> Squeeze, with its
 bias added after the Squeeze (a BiasAdd channels-last, an add of a
 `[1, filters, 1]` constant channels-first); the rank-3 batch norm after it
 reads the Squeeze's (or the bias add's) output. The fold scales the Conv2D's
-filter per output channel and moves the shift into the bias, and the folded
-frozen graph gives the unfolded one's outputs within the export's folded
-tolerance. `tf.layers.conv1d` is checked with and without a bias, channels
-last and channels first, and with each of the batch norm's paths; tf_slim's
-`conv1d` with `normalizer_fn=batch_norm` too. Graphs with the bias added
-before the Squeeze are built with tf.nn.
+filter per output channel and moves the shift into the bias (checked
+against NumPy), and the folded frozen graph gives the unfolded one's outputs
+within the export's folded tolerance. Cases: `tf.layers.conv1d` with and
+without a bias, channels last and first, with `fused=None` and `fused=False`
+(both normalize a rank-4 view with the fused kernel); tf_slim's `conv1d`
+with `normalizer_fn=batch_norm`; the bias added before the Squeeze; and
+`tf.nn.batch_normalization`'s ops (the moments pattern) after `tf.nn.conv1d`,
+NWC and NCW. Last, a conv1d network exported with and without the fold.
 """
 
 import os
@@ -89,9 +91,8 @@ def _nn_batch_normalization(x, p, data_format):
 
 
 def _slim(x, p):
-  slim_layers = pytest.importorskip(
+  pytest.importorskip(
       'tf_slim', reason='tf-slim is in the test extra: pip install .[test]')
-  del slim_layers
   params = {'is_training': False, 'epsilon': EPSILON, 'scale': True,
             'param_initializers': {
                 'beta': _constant(p['beta']), 'gamma': _constant(p['gamma']),
