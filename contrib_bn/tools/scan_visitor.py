@@ -40,7 +40,7 @@ def _literal(node, resolve):
 
 
 class FileScanner(ast.NodeVisitor):
-  """Collects the TF1-namespace uses and batch_norm call sites of one module."""
+  """Collects the TF1-namespace uses and batch-norm call sites of one module."""
 
   def __init__(self, filename):
     self.filename = filename
