@@ -11,6 +11,14 @@ import os
 import runpy
 import sys
 
+import tensorflow as tf
+
+# Every module here states TF 1.15.5's behaviour; under another release the
+# whole tier would test the wrong thing, so it refuses to start.
+if not tf.__version__.startswith('1.15'):
+  raise RuntimeError('compat_tests need TensorFlow 1.15, found %s' %
+                     tf.__version__)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, 'tests'))

@@ -5,10 +5,6 @@ import tensorflow as tf_module
 
 from bn_behaviour import BatchNormContract
 
-if not tf_module.__version__.startswith('1.15'):
-  raise RuntimeError('compat_tests need TensorFlow 1.15, found %s' %
-                     tf_module.__version__)
-
 
 class TestTf115Contrib(BatchNormContract):
   """The shared contract, on `tf.contrib.layers.batch_norm` of TF 1.15.5."""

@@ -8,10 +8,6 @@ import tensorflow as tf_module
 
 from ps_placement import PsPlacementContract
 
-if not tf_module.__version__.startswith('1.15'):
-  raise RuntimeError('compat_tests need TensorFlow 1.15, found %s' %
-                     tf_module.__version__)
-
 
 class TestTf115Placement(PsPlacementContract):
   """The contract on `tf.compat.v1.layers` and `tf.contrib.layers`."""
